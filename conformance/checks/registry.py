@@ -1,0 +1,134 @@
+"""The registry of named checks.
+
+A check is a plain function ``fn(ctx, **params)``: it returns when the behaviour
+holds and raises a ``CheckFailure`` (or a subclass choosing the verdict) when it
+does not. Its registered name is the one used in YAML cases, reports and docs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable
+
+from conformance.exchanges import Exchange
+from conformance.observations import Observation, observe, result_object
+from conformance.verdicts import CheckFailure, Failure, HarnessError
+
+
+@dataclass
+class Check:
+    name: str
+    fn: Callable[..., None]
+    doc: str
+    needs_success: bool  # skip (no finding) when the judged step did not answer 2xx
+    apis: tuple[str, ...]
+    implicit: bool  # run on every step of every case (and every audited interaction) without being named
+
+    def params(self) -> list[str]:
+        return [p for p in inspect.signature(self.fn).parameters if p != "ctx"]
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def implicit_checks() -> list[str]:
+    """Names of the checks that run on every answer."""
+    return [name for name, c in CHECKS.items() if c.implicit]
+
+
+def check(name: str, *, needs_success: bool = True, apis: tuple[str, ...] = ("chat", "responses"),
+          implicit: bool = False):
+    """Register ``fn`` under ``name``. Registering a name twice is a programming error.
+
+    ``implicit`` checks run on every answer (the JSON Schema and documented-shape checks,
+    the stream grammar); the others run where a case names them.
+    """
+
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        if name in CHECKS:
+            raise ValueError(f"check {name!r} is registered twice ({CHECKS[name].fn.__module__} and {fn.__module__})")
+        doc = inspect.getdoc(fn) or ""
+        CHECKS[name] = Check(name, fn, doc, needs_success, apis, implicit)
+        return fn
+
+    return register
+
+
+@dataclass
+class CheckContext:
+    """What a check may look at: the exchanges of one case run, by step name, and run settings."""
+
+    api: str
+    exchanges: dict[str, Exchange]
+    profile: str = "compat"
+    case_id: str = ""
+    step: str | None = None  # the step the check judges; default: the last one
+    stream: bool = False
+    target: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exchange(self) -> Exchange:
+        """The judged exchange: ``step`` if given, else the last step run."""
+        if self.step is not None:
+            return self.get(self.step)
+        if not self.exchanges:
+            raise HarnessError("no request was made")
+        return list(self.exchanges.values())[-1]
+
+    def get(self, step: str) -> Exchange:
+        """Another step's exchange; an ERROR finding when that step did not run."""
+        try:
+            return self.exchanges[step]
+        except KeyError:
+            raise HarnessError(f"step {step!r} did not run (steps run: {', '.join(self.exchanges) or 'none'})")
+
+    @cached_property
+    def body(self) -> dict[str, Any] | None:
+        """The judged result object (a stream's reassembled object)."""
+        return result_object(self.exchange)
+
+    @cached_property
+    def observation(self) -> Observation:
+        """The API-neutral observation of the judged answer; a failure if it has none."""
+        found = observe(self.exchange)
+        if found is None:
+            raise CheckFailure(f"no {self.api} object in the answer: {self.exchange.excerpt()}")
+        return found
+
+    def step_name(self) -> str | None:
+        """The name of the judged step, for reports."""
+        return self.step or (list(self.exchanges)[-1] if self.exchanges else None)
+
+    def observe(self, step: str) -> Observation:
+        found = observe(self.get(step))
+        if found is None:
+            raise CheckFailure(f"step {step!r} has no {self.api} object: {self.get(step).excerpt()}")
+        return found
+
+
+def run_check(name: str, ctx: CheckContext, params: dict[str, Any] | None = None) -> list[Failure]:
+    """Run one check; return its findings (empty when it holds)."""
+    params = dict(params or {})
+    step = params.pop("step", None)
+    if step is not None:
+        ctx = CheckContext(**{k: v for k, v in ctx.__dict__.items() if k not in ("body", "observation", "step")}, step=step)
+    check_ = CHECKS.get(name)
+    if check_ is None:
+        return [Failure(name, f"unknown check {name!r}", HarnessError.verdict, step)]
+    if ctx.api not in check_.apis:
+        return []
+    try:
+        inspect.signature(check_.fn).bind(ctx, **params)
+    except TypeError as exc:
+        return [Failure(name, f"bad parameters for check {name!r}: {exc}", HarnessError.verdict, step)]
+    try:
+        exchange = ctx.exchange
+        if check_.needs_success and not exchange.ok:
+            return []  # the status check reports the answer; judging an error body here would double-count
+        check_.fn(ctx, **params)
+    except CheckFailure as failure:
+        return [Failure(name, failure.message, failure.verdict, step or ctx.step_name(), failure.evidence)]
+    return []
