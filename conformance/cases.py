@@ -7,6 +7,7 @@ up (with a second, node-level parse) only when a file is invalid.
 
 from __future__ import annotations
 
+import difflib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -52,7 +53,6 @@ class Case:
     expect: dict[str, list[Expectation]]  # per API (common ones included)
     requires: list[str] = field(default_factory=list)
     stream: Any = False
-    live_only: str | None = None
     source: str = ""  # file:line of the case, for reports
 
     @property
@@ -149,7 +149,9 @@ def _semantic_errors(data: dict[str, Any], file_stem: str) -> list[tuple[list[An
             for j, item in enumerate(items or []):
                 name = item if isinstance(item, str) else item.get("check")
                 if name not in CHECKS:
-                    errors.append((where + [j], f"unknown check {name!r} (known: {', '.join(sorted(CHECKS))})"))
+                    close = difflib.get_close_matches(str(name), CHECKS, n=3)
+                    hint = f"; did you mean {', '.join(close)}?" if close else "; `conformance checks` lists them"
+                    errors.append((where + [j], f"unknown check {name!r}{hint}"))
         for api in APIS:
             steps = (case.get(api) or {}).get("steps") or []
             names = [s["name"] for s in steps]
@@ -188,7 +190,6 @@ def load_file(path: Path) -> tuple[list[Case], list[CaseFileError]]:
                 expect={api: common + _expectations(raw[api].get("expect")) for api in APIS if api in raw},
                 requires=list(raw.get("requires") or []),
                 stream=raw.get("stream", False),
-                live_only=raw.get("live_only"),
                 source=f"{path}:{_line_of(text, ['cases', i]) or 0}",
             )
         )

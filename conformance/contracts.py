@@ -3,8 +3,11 @@
 Profiles:
   openai          what OpenAI sends today (required fields, enums, id formats it always uses)
   compat          what a client needs to work (the fields SDKs read, their types)
-  open-responses  the Open Responses spec's rules where they differ from ``openai``
-A profile directory may omit a schema; lookup then falls back along PROFILE_FALLBACK.
+  open-responses  the Open Responses spec's rules (its ResponseResource, items, usage, error object)
+A profile directory may omit a schema; lookup then falls back along PROFILE_FALLBACK. Open Responses
+defines only POST /responses (and /responses/compact): for what it does not specify (Chat Completions,
+stored-object endpoints, the stream events without an OR file) open-responses falls back to ``compat``,
+what a client needs, never to ``openai``, which would demand OpenAI-only fields.
 Schemas may ``$ref`` each other by relative file name (e.g. ``usage.chat.json``).
 """
 
@@ -20,7 +23,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 CONTRACTS = Path(__file__).resolve().parent.parent / "specs" / "contracts"
-PROFILE_FALLBACK = {"openai": ["openai"], "compat": ["compat"], "open-responses": ["open-responses", "openai"]}
+PROFILE_FALLBACK = {"openai": ["openai"], "compat": ["compat"], "open-responses": ["open-responses", "compat"]}
 
 
 def schema_path(profile: str, name: str) -> Path | None:

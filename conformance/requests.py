@@ -3,6 +3,7 @@
 Placeholders in a case's request (strings):
   ``${model}``, ``${model.vision}``           the target's model for a role
   ``${asset:NAME}``                            a ``data:`` URL of ``suites/assets/NAME``
+  ``${resource.NAME}``                         a resource the target provides (e.g. a vector store id)
   ``${STEP.path.to.value}``                    a value from an earlier step's answer; a path part
                                                ``items[type=function_call]`` picks the first match
 A string that is exactly one placeholder becomes the value itself (an object stays an object).
@@ -25,6 +26,10 @@ ASSETS = Path(__file__).resolve().parent.parent / "suites" / "assets"
 
 class Unresolved(LookupError):
     """A placeholder names something that does not exist (yet)."""
+
+
+class MissingResource(LookupError):
+    """The case needs a resource the target's configuration does not provide."""
 
 
 def _walk(value: Any, path: list[str], name: str) -> Any:
@@ -54,6 +59,11 @@ def resolve(name: str, target: Target, results: dict[str, Any]) -> Any:
     """The value of one placeholder name."""
     if name == "model" or name.startswith("model."):
         return target.model(name.partition(".")[2] or "default")
+    if name.startswith("resource."):
+        key = name.partition(".")[2]
+        if key not in target.resources:
+            raise MissingResource(f"target {target.name!r} has no resource {key!r}: set resources.{key} in a targets file")
+        return target.resources[key]
     if name.startswith("asset:"):
         path = ASSETS / name[len("asset:"):]
         mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

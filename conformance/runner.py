@@ -17,9 +17,10 @@ import httpx2
 
 from conformance.cases import Case, Step
 from conformance.checks import CheckContext, implicit_checks, run_check
+from conformance.checks.http import status_matches
 from conformance.exchanges import Exchange
 from conformance.observations import result_object
-from conformance.requests import Unresolved, substitute, with_stream
+from conformance.requests import MissingResource, Unresolved, substitute, with_stream
 from conformance.targets import Target
 from conformance.verdicts import Failure, Verdict, combine
 
@@ -38,6 +39,7 @@ class CaseResult:
     verdict: Verdict
     failures: list[Failure] = field(default_factory=list)
     claim: dict[str, str] = field(default_factory=dict)
+    claims: dict[str, dict[str, str]] = field(default_factory=dict)  # the case's claims for both APIs
     declared_missing: dict[str, str] = field(default_factory=dict)  # requires ∩ target.lacks
     profile: str = "compat"
     description: str = ""
@@ -45,6 +47,7 @@ class CaseResult:
     cassette: str | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     duration: float = 0.0
+    intermittent: list[str] = field(default_factory=list)  # checks with findings the target declares intermittent
 
     @property
     def key(self) -> str:
@@ -61,6 +64,7 @@ class CaseResult:
             "verdict": self.verdict.value,
             "failures": [f.as_dict() for f in self.failures],
             "claim": self.claim,
+            "claims": self.claims,
             "declared_missing": self.declared_missing,
             "profile": self.profile,
             "description": self.description,
@@ -68,6 +72,7 @@ class CaseResult:
             "cassette": self.cassette,
             "steps": self.steps,
             "duration": round(self.duration, 3),
+            "intermittent": self.intermittent,
         }
 
 
@@ -97,8 +102,27 @@ def send(client: httpx2.Client, target: Target, step: Step, body: Any, stream: b
     return exchange
 
 
+# Checks that compare the judged run with a companion run, and how that run is made:
+# cross_api runs the other API's steps ("other.<step>"); stream_parity runs this API's steps
+# without streaming ("plain.<step>"). The companion's exchanges are recorded in the same cassette.
+COMPANIONS = {"cross_api": "other", "stream_parity": "plain"}
+
+
+def companions(case: Case, api: str, stream: bool) -> list[tuple[str, str, bool]]:
+    """The companion runs (prefix, api, stream) the case's checks need for this API and mode."""
+    wanted = {COMPANIONS[e.check] for e in case.expect[api] if e.check in COMPANIONS}
+    runs = []
+    if "other" in wanted:
+        other = "responses" if api == "chat" else "chat"
+        if other in case.steps:
+            runs.append(("other", other, stream))
+    if "plain" in wanted and stream:
+        runs.append(("plain", api, False))
+    return runs
+
+
 def _run_steps(case: Case, api: str, target: Target, client: httpx2.Client, stream: bool,
-               sleep: Callable[[float], None]) -> tuple[dict[str, Exchange], list[Failure]]:
+               sleep: Callable[[float], None], prefix: str = "") -> tuple[dict[str, Exchange], list[Failure]]:
     exchanges: dict[str, Exchange] = {}
     results: dict[str, Any] = {}
     problems: list[Failure] = []
@@ -107,7 +131,13 @@ def _run_steps(case: Case, api: str, target: Target, client: httpx2.Client, stre
             body = substitute(step.body, target, results)
             path = substitute(step.path, target, results)
         except Unresolved as exc:
-            problems.append(Failure("request", f"step {step.name!r} not sent: {exc}", Verdict.FAIL, step.name))
+            # An earlier answer lacked what this step builds on. The check that judges that answer names
+            # the fault with its own verdict; here the rest of the behaviour is simply absent.
+            problems.append(Failure("request", f"step {prefix + step.name!r} not sent: {exc}", Verdict.IGNORED,
+                                    prefix + step.name))
+            break
+        except MissingResource as exc:
+            problems.append(Failure("request", str(exc), Verdict.ERROR, prefix + step.name))
             break
         if stream and step.method == "POST":
             body = with_stream(body, api)
@@ -118,25 +148,25 @@ def _run_steps(case: Case, api: str, target: Target, client: httpx2.Client, stre
         while step.poll and exchange.status not in (None, step.poll.get("until_status", 200)) and time.monotonic() < deadline:
             sleep(delay)  # eventually consistent storage: every try is recorded and replayed in order
             delay = min(delay * 2, 4)
-            exchange = send(client, target, sent, body, stream)
-        exchanges[step.name] = exchange
+            retry = send(client, target, sent, body, stream)
+            if retry.status is None:
+                break  # keep the last answer (in replay: the recorded polls are used up)
+            exchange = retry
+        exchange.step = prefix + step.name
+        exchanges[prefix + step.name] = exchange
         results[step.name] = result_object(exchange)
-        if exchange.status is None or not _status_ok(exchange.status, step.expect_status):
+        if exchange.status is None or not status_matches(exchange.status, step.expect_status):
             break  # later steps build on this one: judge what we have
     return exchanges, problems
 
 
-def _status_ok(status: int, expected: Any) -> bool:
-    from conformance.checks.http import status_matches
-
-    return status_matches(status, expected)
-
-
 def judge(case: Case, api: str, exchanges: dict[str, Exchange], *, profile: str, stream: bool,
-          target: str = "") -> list[Failure]:
+          target: Target | None = None) -> list[Failure]:
     """Run the implicit checks on every step, then the case's named checks."""
     failures: list[Failure] = []
-    base = dict(api=api, exchanges=exchanges, profile=profile, case_id=case.id, stream=stream, target=target)
+    extra = {"deterministic": bool(target and target.deterministic)}
+    base = dict(api=api, exchanges=exchanges, profile=profile, case_id=case.id, stream=stream,
+                target=target.name if target else "", extra=extra)
     last = case.steps[api][-1].name
     named_status = {e.params.get("step", last) for e in case.expect[api] if e.check == "status"}
     for step in case.steps[api]:
@@ -166,13 +196,8 @@ def _dedupe(failures: list[Failure]) -> list[Failure]:
     return out
 
 
-def run_case(case: Case, api: str, target: Target, client: httpx2.Client, *, stream: bool = False,
-             sleep: Callable[[float], None] = time.sleep, profile: str | None = None) -> CaseResult:
-    """Run and judge ``case`` on ``api`` against ``target``."""
-    started = time.monotonic()
-    exchanges, problems = _run_steps(case, api, target, client, stream, sleep)
-    failures = problems + judge(case, api, exchanges, profile=profile or target.profile, stream=stream,
-                                target=target.name)
+def _result(case: Case, api: str, target: Target, stream: bool, failures: list[Failure],
+            profile: str | None) -> CaseResult:
     return CaseResult(
         target=target.name,
         capability=case.capability,
@@ -182,10 +207,45 @@ def run_case(case: Case, api: str, target: Target, client: httpx2.Client, *, str
         verdict=combine(failures),
         failures=failures,
         claim=case.claim.get(api, {}),
+        claims=case.claim,
         declared_missing={f: target.lacks[f] for f in case.requires if f in target.lacks},
         profile=profile or target.profile,
         description=case.description,
         source=case.source,
-        steps=[{"name": e.step, "method": e.method, "path": e.path, "status": e.status} for e in exchanges.values()],
-        duration=time.monotonic() - started,
     )
+
+
+def result_without_run(case: Case, api: str, target: Target, *, stream: bool, failure: Failure,
+                       profile: str | None = None) -> CaseResult:
+    """The result of a case that was not run (no cassette, or declared unsafe to run): one finding says why."""
+    return _result(case, api, target, stream, [failure], profile)
+
+
+def run_case(case: Case, api: str, target: Target, client: httpx2.Client, *, stream: bool = False,
+             sleep: Callable[[float], None] = time.sleep, profile: str | None = None) -> CaseResult:
+    """Run and judge ``case`` on ``api`` against ``target``."""
+    started = time.monotonic()
+    exchanges: dict[str, Exchange] = {}
+    problems: list[Failure] = []
+    for prefix, companion_api, companion_stream in companions(case, api, stream):
+        found, trouble = _run_steps(case, companion_api, target, client, companion_stream, sleep, prefix + ".")
+        exchanges.update(found)
+        problems += trouble
+    found, trouble = _run_steps(case, api, target, client, stream, sleep)
+    exchanges.update(found)
+    problems += trouble
+    failures = problems + judge(case, api, exchanges, profile=profile or target.profile, stream=stream,
+                                target=target)
+    result = _result(case, api, target, stream, failures, profile)
+    result.steps = [{"name": e.step, "method": e.method, "path": e.path, "status": e.status}
+                    for e in exchanges.values()]
+    result.duration = time.monotonic() - started
+    return result
+
+
+def result_from_dict(record: dict[str, Any]) -> CaseResult:
+    """Rebuild a CaseResult from its ``as_dict`` form (results travel between xdist workers as dicts)."""
+    failures = [Failure(f["check"], f["message"], Verdict(f["verdict"]), f.get("step"), f.get("evidence"))
+                for f in record["failures"]]
+    fields = {k: v for k, v in record.items() if k not in ("failures", "verdict")}
+    return CaseResult(**fields, verdict=Verdict(record["verdict"]), failures=failures)

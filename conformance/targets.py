@@ -32,6 +32,8 @@ class Target:
     lacks: dict[str, str] = field(default_factory=dict)
     never_run: list[str] = field(default_factory=list)
     server: str | None = None  # a local server the suite can start (see servers.py)
+    resources: dict[str, str] = field(default_factory=dict)  # e.g. vector_store_id for file search cases
+    deterministic: bool = False  # same answer to the same request (temperature 0, a mock): text parity is meaningful
 
     def model(self, role: str = "default") -> str:
         return self.models.get(role) or self.models["default"]
@@ -39,16 +41,12 @@ class Target:
     def api_key(self) -> str | None:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
 
-    @property
-    def is_loopback(self) -> bool:
-        host = self.base_url.split("://", 1)[-1].split("/", 1)[0].rsplit(":", 1)[0]
-        return host in ("127.0.0.1", "localhost", "[::1]") or host.startswith("127.")
-
 
 def _target(name: str, spec: dict[str, Any]) -> Target:
     if not isinstance(spec, dict) or "base_url" not in spec:
         raise TargetError(f"target {name!r}: needs at least base_url")
-    unknown = set(spec) - {"base_url", "api_key_env", "profile", "models", "lacks", "never_run", "server"}
+    unknown = set(spec) - {"base_url", "api_key_env", "profile", "models", "lacks", "never_run", "server", "resources",
+                           "deterministic"}
     if unknown:
         raise TargetError(f"target {name!r}: unknown keys {sorted(unknown)}")
     profile = spec.get("profile", "compat")
@@ -68,6 +66,8 @@ def _target(name: str, spec: dict[str, Any]) -> Target:
         lacks=dict(lacks),
         never_run=list(spec.get("never_run") or []),
         server=spec.get("server"),
+        resources=dict(spec.get("resources") or {}),
+        deterministic=bool(spec.get("deterministic", False)),
     )
 
 

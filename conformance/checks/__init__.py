@@ -3,11 +3,14 @@
 Modules by kind: ``http`` (status and error envelope), ``schema`` (JSON Schema of
 bodies and events, per profile), ``shape`` (the documented shape differences),
 ``behaviour`` (probes of what the answer means), ``errors`` (the error envelope),
-``cross_api`` (the same case on
-both APIs), ``stream`` (stream grammar and reassembly).
+``outputs`` (built-in tool items, audio, refusals), ``cross_api`` (the same case on
+both APIs), ``stream`` (stream grammar and reassembly), ``request_shape`` (a request
+of one API's shape sent to the other).
 """
 
 from conformance.checks.registry import CHECKS, CheckContext, check, implicit_checks, run_check
-from conformance.checks import http, schema, shape, behaviour, errors, cross_api, stream  # noqa: E402,F401  (registers)
+from conformance.checks import (  # noqa: E402,F401,I001  (importing registers the checks)
+    http, schema, shape, behaviour, outputs, errors, cross_api, stream, request_shape,
+)
 
 __all__ = ["CHECKS", "CheckContext", "check", "implicit_checks", "run_check"]

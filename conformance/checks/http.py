@@ -8,6 +8,10 @@ from conformance.checks.registry import CheckContext, check
 from conformance.verdicts import CheckFailure, HarnessError, Ignored, Unsupported
 
 
+# Transport errors (exception class names) that mean the server dropped an accepted request.
+DROPPED = ("RemoteProtocolError", "ReadError", "IncompleteRead")
+
+
 def status_matches(status: int, expected: Any) -> bool:
     """True when ``status`` is what ``expected`` (int, list of ints, '2xx' or '4xx') allows."""
     if isinstance(expected, list):
@@ -40,6 +44,9 @@ def status(ctx: CheckContext, code: Any = "2xx") -> None:
     """
     exchange = ctx.exchange
     if exchange.status is None:
+        if (exchange.transport_error or "").startswith(DROPPED):
+            # connections are never reused, so this is the server hanging up on a request it accepted
+            raise CheckFailure(f"the server closed the connection without a complete answer: {exchange.transport_error}")
         raise HarnessError(f"no answer: {exchange.transport_error}")
     got = exchange.status
     if status_matches(got, code):

@@ -25,9 +25,30 @@ class Check:
     needs_success: bool  # skip (no finding) when the judged step did not answer 2xx
     apis: tuple[str, ...]
     implicit: bool  # run on every step of every case (and every audited interaction) without being named
+    # Computed once at registration: inspect.signature costs more than many checks do, and run_check
+    # needs it on every call to report bad parameters as an ERROR finding instead of a crash.
+    signature: inspect.Signature = field(init=False, repr=False)
+    bare_error: str | None = field(init=False, repr=False)  # why fn(ctx) alone cannot be called, or None
+
+    def __post_init__(self) -> None:
+        self.signature = inspect.signature(self.fn)
+        self.bare_error = _bind_error(self.signature, {})
 
     def params(self) -> list[str]:
-        return [p for p in inspect.signature(self.fn).parameters if p != "ctx"]
+        return [p for p in self.signature.parameters if p != "ctx"]
+
+    def bind_error(self, params: dict[str, Any]) -> str | None:
+        """Why ``fn(ctx, **params)`` cannot be called (a TypeError's message), or None when it can."""
+        # without parameters (every implicit check, most named ones) the answer is known since registration
+        return self.bare_error if not params else _bind_error(self.signature, params)
+
+
+def _bind_error(signature: inspect.Signature, params: dict[str, Any]) -> str | None:
+    try:
+        signature.bind(None, **params)  # the ctx's value does not matter to binding
+    except TypeError as exc:
+        return str(exc)
+    return None
 
 
 CHECKS: dict[str, Check] = {}
@@ -120,10 +141,9 @@ def run_check(name: str, ctx: CheckContext, params: dict[str, Any] | None = None
         return [Failure(name, f"unknown check {name!r}", HarnessError.verdict, step)]
     if ctx.api not in check_.apis:
         return []
-    try:
-        inspect.signature(check_.fn).bind(ctx, **params)
-    except TypeError as exc:
-        return [Failure(name, f"bad parameters for check {name!r}: {exc}", HarnessError.verdict, step)]
+    problem = check_.bind_error(params)
+    if problem is not None:
+        return [Failure(name, f"bad parameters for check {name!r}: {problem}", HarnessError.verdict, step)]
     try:
         exchange = ctx.exchange
         if check_.needs_success and not exchange.ok:

@@ -1,0 +1,151 @@
+"""Benchmark ``conformance audit`` against the floor: merely loading the same cassettes.
+
+Builds a large input by code from ../shared/corpus (third-party data: written to a
+temporary directory only, deleted afterwards unless --keep): the corpus
+interactions, repeated until --interactions is reached, grouped as their original
+cassettes, in vcrpy format with the body encodings rotating over text, gzip,
+brotli, zstd, base64 and parsed mappings (one file in five gzipped).
+
+Then it measures
+  floor  loading every cassette in-process: YAML with the C loader, bodies decoded,
+         JSON and SSE parsed (conformance.audit.cassettes, the audit's own loader);
+  audit  the real command, ``python -m conformance.audit DIR --json FILE`` (the same
+         as ``conformance audit DIR --json FILE``), in a fresh process, start-up included;
+and prints interactions per second and the ratio audit / floor (the aim: <= 2).
+
+    .venv/bin/python benchmarks/audit_bench.py [--interactions 10000] [--jobs N] [--keep DIR]
+
+The figures in docs/audit.md come from this script. Each measurement is the best of
+--repeat runs, and CPU time is printed too (all audit processes vs the floor's one
+process), because other load on the machine shows in wall-clock times; so does the
+load average, printed before and after (run it when the machine is quiet).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus"
+sys.path.insert(0, str(ROOT))
+
+from conformance.audit.cassettes import find_cassettes, load_cassette  # noqa: E402
+from conformance.audit.writer import STYLES, from_corpus_record, write_cassette  # noqa: E402
+
+
+def corpus_cassettes() -> list[list[dict]]:
+    """The corpus records grouped by their original cassette, in recorded order."""
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for path in sorted(CORPUS.glob("*.jsonl.gz")):
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    record = json.loads(line)
+                    groups[(record["source_repo"], record["cassette_path"])].append(record)
+    return [sorted(records, key=lambda r: r["index"]) for _, records in sorted(groups.items())]
+
+
+def build(directory: Path, wanted: int) -> tuple[int, int]:
+    """Write cassettes under ``directory`` until ``wanted`` interactions; return (files, interactions)."""
+    groups = corpus_cassettes()
+    files = interactions = 0
+    while interactions < wanted:
+        for records in groups:
+            style = STYLES[files % len(STYLES)]
+            suffix = ".yaml.gz" if files % 5 == 4 else ".yaml"
+            path = directory / f"part{files // 500:03d}" / f"cassette{files:06d}{suffix}"
+            write_cassette(path, [from_corpus_record(record, style) for record in records])
+            files += 1
+            interactions += len(records)
+            if interactions >= wanted:
+                break
+    return files, interactions
+
+
+def floor(directory: Path) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds) to load every cassette and parse every body once; and the interaction count."""
+    started, cpu = time.perf_counter(), time.process_time()
+    files, _ = find_cassettes([str(directory)])
+    count = 0
+    for path in files:
+        for recorded in load_cassette(path):
+            exchange = recorded.exchange
+            _ = exchange.events if exchange.is_sse else exchange.json
+            count += 1
+    return time.perf_counter() - started, time.process_time() - cpu, count
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def audit(directory: Path, report: Path, jobs: int | None) -> tuple[float, float, list[str], int]:
+    """Run the real command in a fresh interpreter; (wall seconds, CPU seconds of all its processes, argv, status)."""
+    argv = [sys.executable, "-m", "conformance.audit", str(directory), "--json", str(report)]
+    if jobs:
+        argv += ["--jobs", str(jobs)]
+    started, cpu = time.perf_counter(), _children_cpu()
+    done = subprocess.run(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - started, _children_cpu() - cpu, argv, done.returncode
+
+
+def main() -> int:
+    options = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    options.add_argument("--interactions", type=int, default=10000)
+    options.add_argument("--jobs", type=int, default=None, help="passed to the audit (default: its own choice)")
+    options.add_argument("--repeat", type=int, default=3, help="runs of each measurement; the best one counts")
+    options.add_argument("--keep", metavar="DIR", help="build the input here and keep it (reused when it exists)")
+    args = options.parse_args()
+    if not CORPUS.is_dir():
+        print(f"corpus not found at {CORPUS}: nothing to benchmark", file=sys.stderr)
+        return 2
+    print(f"load average before: {_load()}")
+    with tempfile.TemporaryDirectory(prefix="audit-bench-") as scratch:
+        directory = Path(args.keep) if args.keep else Path(scratch) / "cassettes"
+        started = time.perf_counter()
+        if directory.is_dir() and any(directory.iterdir()):
+            print(f"input: reusing {directory} (built by an earlier --keep run)")
+        else:
+            files, _ = build(directory, args.interactions)
+            print(f"input: {files} cassettes, built in {time.perf_counter() - started:.1f} s "
+                  f"(styles: {', '.join(STYLES)}; every 5th file gzipped)")
+        megabytes = sum(p.stat().st_size for p in directory.rglob("*") if p.is_file()) / 1e6
+        print(f"input size: {megabytes:.0f} MB")
+        floor(directory)  # once untimed, so both measurements read from a warm page cache
+        report = Path(scratch) / "report.json"
+        # Best of --repeat runs: other work on the machine only ever makes a run slower.
+        floor_seconds, floor_cpu, count = min(floor(directory) for _ in range(args.repeat))
+        audit_seconds, audit_cpu, argv, status = min(audit(directory, report, args.jobs) for _ in range(args.repeat))
+        summary = json.loads(report.read_text())["summary"]
+    shown = ["conformance", "audit", *argv[3:]]
+    print(f"command: {shlex.join(shown)}   (run as: {shlex.join(argv)}; exit status {status})")
+    print(f"interactions: {count}   verdicts: {summary['verdicts']}")
+    print(f"floor (load + parse, 1 process): {floor_seconds:6.2f} s   {count / floor_seconds:5.0f} interactions/s"
+          f"   CPU {floor_cpu:.2f} s")
+    print(f"audit (whole command):           {audit_seconds:6.2f} s   {count / audit_seconds:5.0f} interactions/s"
+          f"   CPU {audit_cpu:.2f} s (all processes)")
+    print(f"ratio audit / floor: {audit_seconds / floor_seconds:.2f} (wall clock), "
+          f"{audit_cpu / floor_cpu:.2f} (CPU time)")
+    print(f"load average after: {_load()}   ({os.cpu_count()} CPUs)")
+    return 0
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages: other work on the machine slows both measurements."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from conformance.audit.main import main
+
+raise SystemExit(main(sys.argv[1:]))

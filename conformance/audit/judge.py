@@ -1,0 +1,93 @@
+"""Judge one recorded interaction with the suite's own named checks.
+
+No check is re-implemented here: every implicit check (``implicit_checks()``),
+``error_envelope`` on 4xx/5xx answers, and, with ``--openapi``, the OpenAPI
+validation run on an Exchange built from the cassette, exactly as the suite runs
+them on a live answer. ``history`` then turns findings about late additions into
+``stale``; everything else is ``fail``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from conformance.audit import history
+from conformance.audit.cassettes import Recorded
+from conformance.audit.openapi import OpenApiSpec
+from conformance.checks import CHECKS, CheckContext, implicit_checks, run_check
+from conformance.verdicts import Failure, Verdict, combine
+
+# (method, endpoint) pairs the audit judges; any other interaction is ``skip``.
+AUDITED = {
+    ("POST", "chat/completions"),
+    ("GET", "chat/completions/{id}"),
+    ("DELETE", "chat/completions/{id}"),
+    ("POST", "responses"),
+    ("GET", "responses/{id}"),
+    ("DELETE", "responses/{id}"),
+    ("GET", "responses/{id}/input_items"),
+}
+BODY_CHECK = "cassette_body"  # the finding for an interaction whose response body cannot be read
+
+
+def checks_for(success: bool) -> list[str]:
+    """The named checks run on one answer: the implicit ones, plus ``error_envelope`` on errors."""
+    names = implicit_checks()
+    if not success and "error_envelope" in CHECKS and "error_envelope" not in names:
+        names = [*names, "error_envelope"]
+    return names
+
+
+def run_checks(ctx: CheckContext, names: list[str]) -> list[Failure]:
+    """Run ``names`` on one context; a check that crashes is reported, not propagated."""
+    failures: list[Failure] = []
+    for name in names:
+        try:
+            failures += run_check(name, ctx)
+        except Exception as exc:  # noqa: BLE001  (one bad check must not stop an audit of thousands)
+            failures.append(Failure(name, f"the check crashed: {type(exc).__name__}: {exc}", Verdict.ERROR))
+    return failures
+
+
+def audit_interaction(recorded: Recorded, profile: str = "openai", spec: OpenApiSpec | None = None) -> dict[str, Any]:
+    """The report entry of one interaction (see specs/audit-report.schema.json)."""
+    exchange = recorded.exchange
+    api, endpoint = exchange.api, exchange.endpoint
+    entry: dict[str, Any] = {
+        "cassette": recorded.cassette,
+        "index": recorded.index,
+        "method": exchange.method,
+        "url": exchange.url,
+        "api": api,
+        "endpoint": endpoint,
+        "stream": bool(exchange.is_sse or exchange.requested_stream),
+        "status": exchange.status,
+        "verdict": Verdict.SKIP.value,
+        "failures": [],
+    }
+    if (exchange.method, endpoint) not in AUDITED:
+        return entry
+    recorded_on = history.recording_date(recorded.date, exchange)
+    if recorded.problem:
+        failures = [Failure(BODY_CHECK, f"cannot judge the answer: {recorded.problem}")]
+    else:
+        ctx = CheckContext(api=api, exchanges={"main": exchange}, profile=profile,
+                           case_id=f"{recorded.cassette}#{recorded.index}", stream=entry["stream"],
+                           target=urlsplit(exchange.url).netloc)
+        failures = run_checks(ctx, checks_for(exchange.ok))
+        if spec is not None:
+            failures += spec.check(exchange)
+        failures = [history.judge(failure, api, recorded_on) for failure in failures]
+    entry["recorded"] = recorded_on.isoformat() if recorded_on else None
+    entry["verdict"] = combine(failures).value
+    entry["failures"] = [_finding(failure) for failure in failures]
+    return entry
+
+
+def _finding(failure: Failure) -> dict[str, Any]:
+    out = {"check": failure.check, "message": failure.message, "verdict": failure.verdict.value}
+    evidence = failure.evidence if isinstance(failure.evidence, dict) else {}
+    if evidence.get("missing"):
+        out["missing"] = [str(name) for name in evidence["missing"]]
+    return out

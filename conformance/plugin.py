@@ -1,0 +1,214 @@
+"""pytest plugin: options, parametrisation, fixtures and report hooks. Behaviour lives elsewhere.
+
+The suite is one test function (``conformance/suite.py``) parametrised over
+target x case x API x stream mode; pytest-recording's ``vcr`` fixture gives each
+item its cassette, and this plugin's hooks collect the results into reports.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import cassettes, report
+from conformance.cases import Case, CaseFileError, load_suites
+from conformance.servers import ROOT
+from conformance.targets import Target, TargetError, adhoc_target, load_targets
+
+RESULT_KEY = "conformance_result"
+
+
+@dataclass
+class RunSpec:
+    """One parametrised item: a case on an API against a target, streamed or not."""
+
+    target: Target
+    case: Case
+    api: str
+    stream: bool
+    cassette: Path
+
+    @property
+    def id(self) -> str:
+        return f"{self.target.name}/{self.case.capability}/{self.case.id}.{self.api}" + (".stream" if self.stream else "")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conformance")
+    group.addoption("--target", action="append", default=[], help="run against this named target (repeatable)")
+    group.addoption("--targets", action="append", default=[], help="extra targets YAML file (repeatable)")
+    group.addoption("--base-url", help="an ad-hoc OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (runs live)")
+    group.addoption("--model", help="model for --base-url (default gpt-4o-mini)")
+    group.addoption("--api-key-env", help="environment variable holding the key for --base-url")
+    group.addoption("--profile", choices=["openai", "compat", "open-responses"], help="override the targets' profile")
+    group.addoption("--live", action="store_true", help="talk to the targets, no cassettes")
+    group.addoption("--suites", help="directory of capability YAML files (default: ./suites)")
+    group.addoption("--cassettes", help="cassette directory (default: ./cassettes)")
+    group.addoption("--reports", help="directory for matrix.md and results.json (default: ./reports)")
+    group.addoption("--expectations", help="directory of per-target known verdicts (default: ./expectations)")
+    group.addoption("--update-expectations", action="store_true", help="write this run's verdicts as the known ones")
+    group.addoption("--capability", action="append", default=[], help="only these capabilities (repeatable)")
+    group.addoption("--api", choices=["chat", "responses"], help="only this API")
+
+
+def _dir(config: pytest.Config, option: str, default: str) -> Path:
+    value = config.getoption(option)
+    if value:
+        return Path(value).resolve()
+    local = Path.cwd() / default
+    return local if local.exists() else ROOT / default
+
+
+class Settings:
+    """Run settings derived once from the command line."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.suites = _dir(config, "--suites", "suites")
+        self.cassettes = _dir(config, "--cassettes", "cassettes")
+        self.reports = Path(config.getoption("--reports") or "reports").resolve()
+        self.expectations = _dir(config, "--expectations", "expectations")
+        self.record_mode = config.getoption("--record-mode") or "none"
+        self.live = bool(config.getoption("--live") or (config.getoption("--base-url") and self.record_mode == "none"))
+        self.replay = not self.live and self.record_mode == "none"
+        self.profile = config.getoption("--profile")
+        self.results: list[dict[str, Any]] = []
+        self.case_errors: list[CaseFileError] = []
+
+    def targets(self) -> list[Target]:
+        config = self.config
+        known = load_targets(*config.getoption("--targets"))
+        chosen: list[Target] = []
+        for name in config.getoption("--target"):
+            if name not in known:
+                raise pytest.UsageError(f"unknown target {name!r}; known: {', '.join(sorted(known))}")
+            chosen.append(known[name])
+        if config.getoption("--base-url"):
+            chosen.append(adhoc_target(config.getoption("--base-url"), config.getoption("--model"),
+                                       config.getoption("--api-key-env"), self.profile or "compat"))
+        if not chosen:
+            if not self.replay:
+                raise pytest.UsageError("live runs and recording need --target NAME or --base-url URL")
+            # replay: every target that has committed cassettes
+            chosen = [t for name, t in sorted(known.items()) if (self.cassettes / name).is_dir()]
+        return chosen
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance: a conformance case (added by the plugin)")
+    settings = Settings(config)
+    config.stash[SETTINGS] = settings
+    config.pluginmanager.register(Collector(settings), "conformance-collector")
+    if settings.live:
+        config.option.disable_recording = True  # pytest-recording: no cassette at all
+
+
+SETTINGS = pytest.StashKey[Settings]()
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    return config.stash[SETTINGS]
+
+
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    cassettes.configure_vcr(vcr)
+
+
+def _specs(settings: Settings) -> list[RunSpec | CaseFileError]:
+    cases, errors = load_suites(settings.suites)
+    settings.case_errors = errors
+    capabilities = set(settings.config.getoption("--capability"))
+    api_filter = settings.config.getoption("--api")
+    specs: list[RunSpec | CaseFileError] = list(errors)
+    try:
+        targets = settings.targets()
+    except TargetError as exc:
+        raise pytest.UsageError(str(exc))
+    for target in targets:
+        for case in cases:
+            if capabilities and case.capability not in capabilities:
+                continue
+            for api in case.apis:
+                if api_filter and api != api_filter:
+                    continue
+                for stream in case.stream_modes():
+                    path = cassettes.cassette_path(settings.cassettes, target.name, case.capability, case.id, api, stream)
+                    specs.append(RunSpec(target, case, api, stream, path))
+    return specs
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "conformance_spec" not in metafunc.fixturenames:
+        return
+    settings = settings_of(metafunc.config)
+    params = []
+    bad_files: set[str] = set()
+    for spec in _specs(settings):
+        if isinstance(spec, CaseFileError):
+            if spec.path not in bad_files:  # one failing item per bad file, naming all its errors
+                bad_files.add(spec.path)
+                params.append(pytest.param([e for e in settings.case_errors if e.path == spec.path],
+                                           id=f"case-file-error/{Path(spec.path).name}"))
+            continue
+        marks = [pytest.mark.conformance]
+        if not settings.live:
+            # pytest-recording: the cassette of this item, by absolute path
+            marks += [pytest.mark.vcr, pytest.mark.default_cassette(str(spec.cassette.with_suffix("")))]
+        if settings.replay:
+            marks.append(pytest.mark.block_network)
+        params.append(pytest.param(spec, id=spec.id, marks=marks))
+    metafunc.parametrize("conformance_spec", params)
+
+
+class Collector:
+    """Gathers the results items attach (also from xdist workers) and writes the reports."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.written: dict[str, Path] = {}
+        self.problems: list[str] = []
+
+    @pytest.hookimpl
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for key, value in report.user_properties:
+            if key == RESULT_KEY and report.when in ("call", "setup"):
+                self.settings.results.append(value)
+
+    @pytest.hookimpl
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        settings = self.settings
+        if hasattr(session.config, "workerinput") or not settings.results:
+            return  # an xdist worker: the controller writes the reports
+        self.written = report.write_reports(settings.results, settings.reports)
+        if session.config.getoption("--update-expectations"):
+            from conformance import expectations
+            from conformance.runner import result_from_dict
+
+            by_target: dict[str, list] = {}
+            for record in settings.results:
+                by_target.setdefault(record["target"], []).append(result_from_dict(record))
+            for target, results in by_target.items():
+                try:
+                    expectations.write(settings.expectations, target, results)
+                except expectations.BlessingError as exc:
+                    self.problems.append(str(exc))
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if hasattr(terminalreporter.config, "workerinput"):
+            return
+        for error in self.settings.case_errors:
+            terminalreporter.write_line(f"case file error: {error}", red=True)
+        for problem in self.problems:
+            terminalreporter.write_line(f"expectations not updated: {problem}", red=True)
+        if not self.settings.results:
+            return
+        terminalreporter.section("conformance matrix")
+        terminalreporter.write_line(report.terminal_matrix(self.settings.results))
+        if self.written:
+            terminalreporter.write_line(f"reports: {self.written['matrix']}  {self.written['results']}")

@@ -1,0 +1,127 @@
+"""The conformance suite as one pytest test, parametrised by the plugin.
+
+Run it with ``conformance run`` (or ``pytest conformance/suite.py -p conformance.plugin``).
+Each item runs one case on one API against one target, attaches its result for
+the reports, and passes when the verdict is the one known for that target
+(``pass`` unless ``expectations/<target>.yaml`` says otherwise).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+import httpx2
+import pytest
+
+from conformance import cassettes, expectations
+from conformance.cases import CaseFileError  # noqa: F401  (documents the error items)
+from conformance.plugin import RESULT_KEY, RunSpec, settings_of
+from conformance.runner import CaseResult, result_without_run, run_case
+from conformance.servers import RunningServer, ServerError
+from conformance.verdicts import Failure, Verdict
+
+TIMEOUT = httpx2.Timeout(120.0, connect=10.0)
+
+
+@pytest.fixture
+def vcr_config() -> dict[str, Any]:
+    """pytest-recording's configuration: our scrubbing, matching and readable cassettes."""
+    return cassettes.vcr_config()
+
+
+@pytest.fixture(scope="session")
+def local_servers(request: pytest.FixtureRequest) -> Iterator[dict[str, RunningServer]]:
+    """Local servers this run started for live runs or recording; stopped at the end."""
+    started: dict[str, RunningServer] = {}
+    yield started
+    for server in started.values():
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def http_client() -> Iterator[httpx2.Client]:
+    # No retries and no environment proxies: every answer is evidence, and the host is the target's.
+    # No connection reuse: a pooled connection the server closed while idle (llama-server keeps them 5 s)
+    # fails the next request with a transport error that would be mistaken for the target's behaviour.
+    limits = httpx2.Limits(max_keepalive_connections=0)
+    with httpx2.Client(timeout=TIMEOUT, trust_env=False, limits=limits) as client:
+        yield client
+
+
+def _start_server(spec: RunSpec, servers: dict[str, RunningServer]) -> None:
+    name = spec.target.server
+    if name and name not in servers:
+        servers[name] = RunningServer(name).start()
+
+
+def _not_recorded(spec: RunSpec) -> CaseResult:
+    message = (f"no cassette {spec.cassette}; record it with `conformance run --target {spec.target.name} "
+               f"--record-mode once`")
+    result = result_without_run(spec.case, spec.api, spec.target, stream=spec.stream,
+                                failure=Failure("cassette", message, Verdict.NOT_RECORDED))
+    result.cassette = str(spec.cassette)
+    return result
+
+
+def _declared_not_run(spec: RunSpec, features: list[str]) -> CaseResult:
+    why = f"not run: target declares {', '.join(features)} unsafe to run here (never_run)"
+    return result_without_run(spec.case, spec.api, spec.target, stream=spec.stream,
+                              failure=Failure("declared", why, Verdict.UNSUPPORTED))
+
+
+def _describe(result: CaseResult) -> str:
+    lines = [f"{result.key} on {result.target}: {result.verdict.value}  ({result.source})"]
+    for failure in result.failures:
+        step = f"[{failure.step}] " if failure.step else ""
+        lines.append(f"  {failure.check} ({failure.verdict.value}): {step}{failure.message}")
+    if result.cassette:
+        lines.append(f"  cassette: {result.cassette}")
+    return "\n".join(lines)
+
+
+def test_conformance(conformance_spec: RunSpec | list[CaseFileError], request: pytest.FixtureRequest,
+                     local_servers: dict[str, RunningServer], http_client: httpx2.Client) -> None:
+    """Run one case x API x target and compare its verdict with the target's known one."""
+    if isinstance(conformance_spec, list):
+        pytest.fail("bad case file:\n" + "\n".join(f"  {error}" for error in conformance_spec), pytrace=False)
+    spec = conformance_spec
+    settings = settings_of(request.config)
+    unsafe = [f for f in spec.case.requires if f in spec.target.never_run]
+    if unsafe:
+        result = _declared_not_run(spec, unsafe)
+    elif settings.replay and not spec.cassette.exists():
+        result = _not_recorded(spec)
+    else:
+        if not settings.replay:
+            try:
+                _start_server(spec, local_servers)
+            except ServerError as exc:
+                pytest.fail(f"cannot start {spec.target.server}: {exc}", pytrace=False)
+        # replay never sleeps: polls are answered from the cassette in recorded order
+        sleep = (lambda _s: None) if settings.replay else time.sleep
+        result = run_case(spec.case, spec.api, spec.target, http_client, stream=spec.stream, sleep=sleep,
+                          profile=settings.profile)
+        result.cassette = None if settings.live else str(spec.cassette)
+    known = expectations.load(settings.expectations, spec.target.name)
+    result.intermittent = known.intermittent_found(result)
+    record = result.as_dict()
+    for failure, shown in zip(result.failures, record["failures"]):
+        if known.is_intermittent(failure):
+            shown["intermittent"] = True
+    request.node.user_properties.append((RESULT_KEY, record))
+
+    if result.verdict is Verdict.NOT_RECORDED:
+        pytest.skip(result.failures[0].message)
+    observed = known.observed(result)
+    expected = observed if settings.config.getoption("--update-expectations") else known.expected(result)
+    if observed.verdict is Verdict.ERROR:
+        pytest.fail(f"suite error\n{_describe(result)}", pytrace=False)
+    difference = expectations.difference(expected, observed)
+    if difference:
+        if observed.verdict is Verdict.PASS:
+            difference = "unexpected pass: the gap closed; update expectations. " + difference
+        pytest.fail(f"{difference}\n{_describe(result)}", pytrace=False)
+    if observed.verdict is not Verdict.PASS:
+        pytest.xfail(f"known {observed.verdict.value}: "
+                     + "; ".join(f"{f.check}: {f.message}" for f in result.failures)[:300])

@@ -1,0 +1,82 @@
+"""History: a finding only about fields that appeared later is stale for old recordings, fail for new ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from conformance.audit.history import HISTORY, appeared, judge, recording_date
+from conformance.exchanges import Exchange
+from conformance.verdicts import Failure, Verdict
+
+
+def finding(missing, only_missing=True, verdict=Verdict.FAIL):
+    evidence = {"missing": missing, "only_missing": only_missing}
+    return Failure("schema", "missing required fields", verdict, evidence=evidence)
+
+
+OLD, NEW = dt.date(2025, 4, 1), dt.date(2026, 8, 20)
+
+
+def test_old_recording_lacking_a_later_field_is_stale_and_names_it():
+    judged = judge(finding(["sequence_number"]), "responses", OLD)
+    assert judged.verdict == Verdict.STALE
+    assert "sequence_number" in judged.message and "2025-04-01" in judged.message
+
+
+def test_new_recording_lacking_it_fails():
+    assert judge(finding(["sequence_number"]), "responses", NEW).verdict == Verdict.FAIL
+
+
+def test_unknown_date_gets_the_benefit_of_the_doubt():
+    judged = judge(finding(["sequence_number"]), "responses", None)
+    assert judged.verdict == Verdict.STALE and "date unknown" in judged.message
+
+
+@pytest.mark.parametrize("missing, only_missing, api", [
+    (["sequence_number", "id"], True, "responses"),  # one name is not a late addition
+    (["sequence_number"], False, "responses"),  # wrong values besides the absence
+    (["completed_at"], True, "chat"),  # a Responses field, absent from a chat body: not history
+    ([], True, "responses"),
+])
+def test_everything_else_fails(missing, only_missing, api):
+    assert judge(finding(missing, only_missing), api, OLD).verdict == Verdict.FAIL
+
+
+def test_every_missing_name_must_predate_its_own_month():
+    # cache_write_tokens is recent (2026-08), service_tier old (2025-06): a 2026-01 recording lacking both fails
+    both = finding(["cache_write_tokens", "service_tier"])
+    assert judge(both, "responses", dt.date(2026, 1, 10)).verdict == Verdict.FAIL
+    assert judge(both, "responses", dt.date(2025, 5, 10)).verdict == Verdict.STALE
+
+
+@pytest.mark.parametrize("verdict", [Verdict.IGNORED, Verdict.UNSUPPORTED, Verdict.ERROR])
+def test_other_verdicts_become_fail(verdict):
+    assert judge(Failure("x", "y", verdict), "chat", OLD).verdict == Verdict.FAIL
+
+
+def test_a_stale_finding_stays_stale():
+    assert judge(Failure("x", "y", Verdict.STALE), "chat", NEW).verdict == Verdict.STALE
+
+
+def test_table_is_well_formed():
+    for entry in HISTORY:
+        assert entry.api in ("chat", "responses")
+        assert entry.first_seen <= entry.since, entry
+        assert appeared(entry.api, entry.name) is entry
+    assert appeared("chat", "sequence_number") is None
+
+
+def test_recording_date_sources():
+    chat = Exchange("POST", "https://x/v1/chat/completions", status=200, headers={"content-type": "application/json"},
+                    text='{"object": "chat.completion", "created": 1735732800}')
+    assert recording_date("Tue, 01 Apr 2025 10:00:00 GMT", chat) == dt.date(2025, 4, 1)
+    assert recording_date("Sanitized", chat) == dt.date(2025, 1, 1)  # scrubbed header: the body's created time
+    stream = Exchange("POST", "https://x/v1/responses", status=200, headers={"content-type": "text/event-stream"},
+                      text='event: response.created\ndata: {"type": "response.created", '
+                           '"response": {"created_at": 1756684800}}\n\n')
+    assert recording_date(None, stream) == dt.date(2025, 9, 1)
+    placeholder = Exchange("POST", "https://x/v1/chat/completions", status=200,
+                           headers={"content-type": "application/json"}, text='{"created": 0}')
+    assert recording_date(None, placeholder) is None

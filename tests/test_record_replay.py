@@ -1,0 +1,128 @@
+"""Recording and replay through the real plugin: scrubbing, matching, and replay never opening a socket.
+
+A tiny HTTP server in this process stands in for a target. It plants secrets in
+the response headers; the request carries a planted API key. Nothing it answers
+is committed: cassettes are written to a temp dir.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["pytester"]
+
+PLANTED_KEY = "sk-planted-" + "x" * 32
+SUITE = """\
+capability: demo
+title: Demo
+cases:
+  - id: hello
+    description: A prompt gets an answer.
+    claim:
+      chat: {status: supported, doc: "https://example.test/doc"}
+    expect: [text_nonempty]
+    chat:
+      request: {body: {model: "${model}", messages: [{role: user, content: hi}]}}
+"""
+
+
+class FakeTarget(BaseHTTPRequestHandler):
+    seen_auth: list[str] = []
+
+    def do_POST(self) -> None:  # noqa: N802
+        FakeTarget.seen_auth.append(self.headers.get("authorization", ""))
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+                           "choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"},
+                                        "finish_reason": "stop", "logprobs": None}],
+                           "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("set-cookie", "session=secret-cookie")
+        self.send_header("openai-organization", "org-planted000000000000")
+        self.send_header("openai-project", "proj_planted0000000000000")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def fake_target() -> str:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeTarget)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+
+
+def _setup(pytester: pytest.Pytester, base_url: str) -> None:
+    (pytester.path / "suites").mkdir()
+    (pytester.path / "suites" / "demo.yaml").write_text(SUITE)
+    (pytester.path / "targets.yaml").write_text(
+        f"targets:\n  fake:\n    base_url: {base_url}\n    api_key_env: FAKE_KEY\n    profile: compat\n"
+        f"    models: {{default: m}}\n")
+
+
+def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    suite = str(Path(__file__).resolve().parents[1] / "conformance" / "suite.py")
+    return pytester.runpytest_subprocess(suite, "-p", "conformance.plugin", "--targets", "targets.yaml",
+                                         "--suites", "suites", "--cassettes", "cassettes",
+                                         "--reports", "reports", "--expectations", "expectations", *args)
+
+
+def test_record_scrubs_secrets_then_replay_uses_no_socket(pytester: pytest.Pytester, fake_target: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    _setup(pytester, fake_target)
+    monkeypatch.setenv("FAKE_KEY", PLANTED_KEY)
+    recorded = _run(pytester, "--target", "fake", "--record-mode", "once")
+    recorded.assert_outcomes(passed=1)
+    assert FakeTarget.seen_auth[-1] == f"Bearer {PLANTED_KEY}"  # the key was really sent...
+    cassette = pytester.path / "cassettes" / "fake" / "demo" / "hello.chat.yaml"
+    text = cassette.read_text()
+    for secret in (PLANTED_KEY, "secret-cookie", "org-planted", "proj_planted", "authorization", "set-cookie"):
+        assert secret not in text  # ...and never reached the cassette
+    assert '"content": "hello"' in text  # bodies are pretty-printed JSON
+
+    # replay: the server is gone and sockets are blocked; the cassette answers
+    calls_before = len(FakeTarget.seen_auth)
+    replayed = _run(pytester, "--target", "fake", "--block-network")
+    replayed.assert_outcomes(passed=1)
+    assert len(FakeTarget.seen_auth) == calls_before
+    results = json.loads((pytester.path / "reports" / "results.json").read_text())["results"]
+    assert [(r["target"], r["case"], r["api"], r["verdict"]) for r in results] == [("fake", "hello", "chat", "pass")]
+
+
+def test_replay_without_cassette_is_not_recorded(pytester: pytest.Pytester, fake_target: str) -> None:
+    _setup(pytester, fake_target)
+    result = _run(pytester, "--target", "fake", "--block-network")
+    result.assert_outcomes(skipped=1)
+    record = json.loads((pytester.path / "reports" / "results.json").read_text())["results"][0]
+    assert record["verdict"] == "not-recorded"
+
+
+def test_changed_request_does_not_replay_a_stale_recording(pytester: pytest.Pytester, fake_target: str) -> None:
+    _setup(pytester, fake_target)
+    _run(pytester, "--target", "fake", "--record-mode", "once").assert_outcomes(passed=1)
+    (pytester.path / "suites" / "demo.yaml").write_text(SUITE.replace("content: hi", "content: changed"))
+    result = _run(pytester, "--target", "fake", "--block-network")
+    result.assert_outcomes(failed=1)
+    record = json.loads((pytester.path / "reports" / "results.json").read_text())["results"][0]
+    assert record["verdict"] == "error" and "no answer" in record["failures"][0]["message"]
+
+
+def test_replay_blocks_sockets_in_process() -> None:
+    """The canary: with pytest-recording's network block, a socket to anywhere fails immediately."""
+    from pytest_recording import network
+
+    with network.blocking_context(allowed_hosts=None):
+        with pytest.raises(RuntimeError, match="Network is disabled"):
+            socket.create_connection(("127.0.0.1", 9), timeout=1)
