@@ -89,12 +89,13 @@ class RunningServer:
         if is_ready(self.spec):
             return self  # someone else runs it: use it, never stop it
         argv, env = self.spec.command()
-        log = open(SERVERS / f"{self.spec.name}.log", "ab")
-        self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT))
+        log_path = SERVERS / f"{self.spec.name}.log"
+        with open(log_path, "ab") as log:  # the child keeps its own handle
+            self.process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(ROOT))
         deadline = time.monotonic() + self.spec.ready_timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServerError(f"{self.spec.name} exited with {self.process.returncode}; see {log.name}")
+                raise ServerError(f"{self.spec.name} exited with {self.process.returncode}; see {log_path}")
             if is_ready(self.spec):
                 return self
             time.sleep(0.1)
