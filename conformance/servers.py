@@ -47,12 +47,13 @@ class ServerSpec:
             env["LD_LIBRARY_PATH"] = str(SERVERS / "llama-libs")
             return [found[0], "-m", str(model), "--alias", "smollm2", "--host", "127.0.0.1", "--port", str(self.port),
                     "-c", "4096", "-t", "2", "--seed", "0"], env
-        if self.name == "litellm":
+        if self.name in ("litellm", "litellm-mock"):
             binary = SERVERS / "litellm" / "bin" / "litellm"
             if not binary.exists():
                 raise ServerError(f"LiteLLM is not installed ({binary}); run scripts/install-servers.sh litellm")
             env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # never fetch the cost map at start
-            return [str(binary), "--config", str(ROOT / "fixtures" / "litellm" / "config.yaml"),
+            config = "config.yaml" if self.name == "litellm" else "mock.yaml"
+            return [str(binary), "--config", str(ROOT / "fixtures" / "litellm" / config),
                     "--host", "127.0.0.1", "--port", str(self.port)], env
         raise ServerError(f"unknown server {self.name!r}")
 
@@ -61,6 +62,7 @@ SPECS = {
     "aimock": ServerSpec("aimock", 4020, "/v1/models", 15.0),
     "llama-server": ServerSpec("llama-server", 8081, "/health", 30.0),
     "litellm": ServerSpec("litellm", 4000, "/health/liveliness", 60.0, needs=("aimock",)),
+    "litellm-mock": ServerSpec("litellm-mock", 4001, "/health/liveliness", 60.0),
 }
 
 
