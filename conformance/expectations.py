@@ -74,6 +74,20 @@ def difference(expected: Known, observed: Known) -> str:
     return "; ".join(parts)
 
 
+def outcome(expected: Known, observed: Known) -> tuple[str, str]:
+    """How a result ends as a test: ("pass" | "xfail" | "fail", why). Known gaps are xfail; any difference fails."""
+    if observed.verdict is Verdict.ERROR:
+        return "fail", "suite error"
+    different = difference(expected, observed)
+    if different:
+        if observed.verdict is Verdict.PASS:
+            different = "unexpected pass: the gap closed; update expectations. " + different
+        return "fail", different
+    if observed.verdict is Verdict.PASS:
+        return "pass", ""
+    return "xfail", f"known {observed.verdict.value}"
+
+
 def _intermittent(value: Any) -> dict[str, str]:
     return {"why": value, "match": ""} if isinstance(value, str) else {"why": value.get("why", ""),
                                                                        "match": value.get("match", "")}

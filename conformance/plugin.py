@@ -7,34 +7,18 @@ item its cassette, and this plugin's hooks collect the results into reports.
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance import cassettes, report
-from conformance.cases import Case, CaseFileError, load_suites
+from conformance.cases import CaseFileError, load_suites
+from conformance.plan import RunSpec, choose_targets, plan
 from conformance.servers import ROOT
-from conformance.targets import Target, TargetError, adhoc_target, load_targets
+from conformance.targets import Target, TargetError, load_targets
 
 RESULT_KEY = "conformance_result"
-
-
-@dataclass
-class RunSpec:
-    """One parametrised item: a case on an API against a target, streamed or not."""
-
-    target: Target
-    case: Case
-    api: str
-    stream: bool
-    cassette: Path
-
-    @property
-    def id(self) -> str:
-        return f"{self.target.name}/{self.case.capability}/{self.case.id}.{self.api}" + (".stream" if self.stream else "")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,21 +65,13 @@ class Settings:
 
     def targets(self) -> list[Target]:
         config = self.config
-        known = load_targets(*config.getoption("--targets"))
-        chosen: list[Target] = []
-        for name in config.getoption("--target"):
-            if name not in known:
-                raise pytest.UsageError(f"unknown target {name!r}; known: {', '.join(sorted(known))}")
-            chosen.append(known[name])
-        if config.getoption("--base-url"):
-            chosen.append(adhoc_target(config.getoption("--base-url"), config.getoption("--model"),
-                                       config.getoption("--api-key-env"), self.profile or "compat"))
-        if not chosen:
-            if not self.replay:
-                raise pytest.UsageError("live runs and recording need --target NAME or --base-url URL")
-            # replay: every target that has committed cassettes
-            chosen = [t for name, t in sorted(known.items()) if (self.cassettes / name).is_dir()]
-        return chosen
+        try:
+            return choose_targets(load_targets(*config.getoption("--targets")), config.getoption("--target"),
+                                  base_url=config.getoption("--base-url"), model=config.getoption("--model"),
+                                  api_key_env=config.getoption("--api-key-env"), profile=self.profile,
+                                  replay=self.replay, cassettes=self.cassettes)
+        except TargetError as exc:
+            raise pytest.UsageError(str(exc))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -121,24 +97,9 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
 def _specs(settings: Settings) -> list[RunSpec | CaseFileError]:
     cases, errors = load_suites(settings.suites)
     settings.case_errors = errors
-    capabilities = set(settings.config.getoption("--capability"))
-    api_filter = settings.config.getoption("--api")
-    specs: list[RunSpec | CaseFileError] = list(errors)
-    try:
-        targets = settings.targets()
-    except TargetError as exc:
-        raise pytest.UsageError(str(exc))
-    for target in targets:
-        for case in cases:
-            if capabilities and case.capability not in capabilities:
-                continue
-            for api in case.apis:
-                if api_filter and api != api_filter:
-                    continue
-                for stream in case.stream_modes():
-                    path = cassettes.cassette_path(settings.cassettes, target.name, case.capability, case.id, api, stream)
-                    specs.append(RunSpec(target, case, api, stream, path))
-    return specs
+    config = settings.config
+    return [*errors, *plan(cases, settings.targets(), settings.cassettes,
+                           capabilities=set(config.getoption("--capability")), api=config.getoption("--api"))]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

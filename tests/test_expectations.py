@@ -59,3 +59,13 @@ def test_write_refuses_to_bless_suite_errors(tmp_path: Path) -> None:
     broken = result(Failure("status", "no answer", Verdict.ERROR))
     with pytest.raises(expectations.BlessingError, match="cap/c.chat.stream"):
         expectations.write(tmp_path, "t", [broken])
+
+
+def test_outcome_policy() -> None:
+    gap = Known(Verdict.IGNORED, frozenset({"json_output"}))
+    assert expectations.outcome(Known(), Known()) == ("pass", "")
+    assert expectations.outcome(gap, gap) == ("xfail", "known ignored")
+    assert expectations.outcome(gap, Known())[0] == "fail" and "unexpected pass" in expectations.outcome(gap, Known())[1]
+    assert expectations.outcome(Known(), gap)[0] == "fail"
+    error = Known(Verdict.ERROR, frozenset({"status"}))
+    assert expectations.outcome(error, error) == ("fail", "suite error")

@@ -94,7 +94,7 @@ def test_record_scrubs_secrets_then_replay_uses_no_socket(pytester: pytest.Pytes
 
     # replay: the server is gone and sockets are blocked; the cassette answers
     calls_before = len(FakeTarget.seen_auth)
-    replayed = _run(pytester, "--target", "fake", "--block-network")
+    replayed = _run(pytester, "--target", "fake")  # replay is the default, and blocks sockets by itself
     replayed.assert_outcomes(passed=1)
     assert len(FakeTarget.seen_auth) == calls_before
     results = json.loads((pytester.path / "reports" / "results.json").read_text())["results"]
@@ -117,6 +117,16 @@ def test_changed_request_does_not_replay_a_stale_recording(pytester: pytest.Pyte
     result.assert_outcomes(failed=1)
     record = json.loads((pytester.path / "reports" / "results.json").read_text())["results"][0]
     assert record["verdict"] == "error" and "no answer" in record["failures"][0]["message"]
+
+
+def test_replay_items_are_marked_to_block_the_network(pytester: pytest.Pytester, fake_target: str) -> None:
+    _setup(pytester, fake_target)
+    (pytester.path / "conftest.py").write_text(
+        "def pytest_collection_modifyitems(items):\n"
+        "    for item in items:\n"
+        "        print('MARKS', item.name, sorted(m.name for m in item.iter_markers()))\n")
+    result = _run(pytester, "--target", "fake", "--collect-only", "-s", "-p", "conftest")
+    assert any("block_network" in line and "vcr" in line for line in result.outlines if line.startswith("MARKS"))
 
 
 def test_replay_blocks_sockets_in_process() -> None:
