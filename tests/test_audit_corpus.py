@@ -216,6 +216,25 @@ MUTANTS = [
 ]
 
 
+def failed_terminal(r):
+    """A genuine stream whose terminal event becomes a well-formed `response.failed`: a shape the API has."""
+    events = _events(r)
+    terminal = events[-1]
+    terminal["type"] = "response.failed"
+    terminal["response"].update(status="failed", error={"code": "server_error", "message": "The model failed."})
+    r["response_body"] = _responses_sse(events)
+
+
+def test_a_recorded_failed_response_is_not_a_shape_failure(tmp_path):
+    record = _pick("responses", True, recent_stream)
+    failed_terminal(record)
+    write_cassette(tmp_path / "c" / "failed.yaml", [from_corpus_record(record, STYLES[0])])
+    _, report = _audit(tmp_path / "c")
+    (entry,) = report["interactions"]
+    assert entry["verdict"] in ("pass", "stale"), entry["failures"]
+    assert "stream_error" not in {f["check"] for f in entry["failures"]}
+
+
 @pytest.fixture(scope="module")
 def mutants(tmp_path_factory) -> dict[str, dict[str, Any]]:
     """Every mutant in one cassette (mixed body styles), audited once: name -> report entry."""
