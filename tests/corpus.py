@@ -79,3 +79,25 @@ def exchange_from_record(record: dict[str, Any], step: str = "main") -> Exchange
     return Exchange(method=record.get("method", "POST"), url=record.get("url", ""),
                     request_body=record.get("request_body"), status=record.get("status"),
                     headers=headers, text=text, step=step)
+
+
+def with_body(record: dict[str, Any], body: Any) -> Exchange:
+    """The record's exchange with another JSON body (a code-built deviant of a real answer)."""
+    return exchange_from_record({**record, "response_body": body})
+
+
+def genuine_records() -> list[dict[str, Any]]:
+    """Every genuine official record; skips the calling test when the corpus is absent."""
+    import pytest
+
+    if not corpus_available():
+        pytest.skip(CORPUS_MISSING)
+    return load_corpus()
+
+
+def assert_finding(failures: list[Any], name: str, verdict: Any, missing: list[str] | None = None) -> None:
+    """Exactly one finding, from ``name``, with ``verdict`` (and the missing-field evidence, if given)."""
+    assert len(failures) == 1, failures
+    assert (failures[0].check, failures[0].verdict) == (name, verdict), failures[0]
+    if missing is not None:
+        assert failures[0].evidence["missing"] == missing, failures[0].evidence

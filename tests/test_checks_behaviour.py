@@ -16,7 +16,7 @@ from conformance.checks.behaviour import json_texts, schema_problems
 from conformance.exchanges import Exchange
 from conformance.observations import observe
 from conformance.verdicts import HarnessError, Verdict
-from corpus import CORPUS_MISSING, corpus_available, exchange_from_record, load_corpus
+from corpus import CORPUS_MISSING, assert_finding, corpus_available, exchange_from_record, load_corpus
 
 pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not corpus_available(), reason=CORPUS_MISSING)]
 
@@ -34,13 +34,6 @@ def run(check_name: str, exchanges: dict[str, Exchange] | Exchange, api: str, /,
     ctx = CheckContext(api=api, exchanges=exchanges, profile=profile, extra=dict(extra or {}))
     return run_check(check_name, ctx, params)
 
-
-def assert_finding(failures, name: str, verdict: Verdict, missing: list[str] | None = None) -> None:
-    """Exactly one finding, from ``name``, with ``verdict`` (and the missing-field evidence, if given)."""
-    assert len(failures) == 1, failures
-    assert (failures[0].check, failures[0].verdict) == (name, verdict), failures[0]
-    if missing is not None:
-        assert failures[0].evidence["missing"] == missing, failures[0].evidence
 
 
 @lru_cache(maxsize=None)

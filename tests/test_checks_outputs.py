@@ -14,7 +14,7 @@ from conformance.checks import CheckContext, run_check
 from conformance.exchanges import Exchange
 from conformance.observations import result_object
 from conformance.verdicts import Verdict
-from corpus import CORPUS_MISSING, corpus_available, exchange_from_record, load_corpus
+from corpus import CORPUS_MISSING, assert_finding, corpus_available, exchange_from_record, load_corpus
 
 pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not corpus_available(), reason=CORPUS_MISSING)]
 
@@ -28,13 +28,6 @@ def run(check_name: str, exchange: Exchange, api: str, /, **params: Any):
     """Run a check on one exchange."""
     return run_check(check_name, CheckContext(api=api, exchanges={"main": exchange}, profile="openai"), params)
 
-
-def assert_finding(failures, name: str, verdict: Verdict, missing: list[str] | None = None) -> None:
-    """Exactly one finding, from ``name``, with ``verdict`` (and the missing-field evidence, if given)."""
-    assert len(failures) == 1, failures
-    assert (failures[0].check, failures[0].verdict) == (name, verdict), failures[0]
-    if missing is not None:
-        assert failures[0].evidence["missing"] == missing, failures[0].evidence
 
 
 @lru_cache(maxsize=None)

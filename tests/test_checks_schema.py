@@ -10,7 +10,7 @@ import pytest
 from conformance.checks import CheckContext, run_check
 from conformance.checks.schema import LATER_FIELDS, validate_object
 from conformance.exchanges import Exchange
-from corpus import CORPUS_MISSING, corpus_available, exchange_from_record, load_corpus
+from corpus import exchange_from_record, genuine_records, with_body
 
 pytestmark = pytest.mark.corpus
 
@@ -20,16 +20,6 @@ def judge(exchange: Exchange, profile: str = "openai"):
     return run_check("schema", CheckContext(api=exchange.api or "chat", exchanges={"main": exchange}, profile=profile))
 
 
-def with_body(record: dict, body) -> Exchange:
-    """The record's exchange with another JSON body."""
-    return exchange_from_record({**record, "response_body": body})
-
-
-@pytest.fixture(scope="module")
-def records():
-    if not corpus_available():
-        pytest.skip(CORPUS_MISSING)
-    return load_corpus()
 
 
 def pick(records, endpoint, method, when=lambda body: True, stream=False):
@@ -207,3 +197,8 @@ def test_validate_object_for_stream_engineers():
     assert {"path": "/id", "message": "1 is not of type 'string'"} in problems
     assert all(set(p) <= {"path", "message", "missing"} for p in problems)
     assert validate_object("openai", "no-such-contract", {}) == []
+
+
+@pytest.fixture(scope="module")
+def records():
+    return genuine_records()

@@ -9,7 +9,7 @@ import pytest
 
 from conformance.checks import CHECKS, CheckContext, implicit_checks, run_check
 from conformance.exchanges import Exchange
-from corpus import CORPUS_MISSING, corpus_available, exchange_from_record, load_corpus
+from corpus import exchange_from_record, genuine_records, with_body
 
 pytestmark = pytest.mark.corpus
 
@@ -23,15 +23,6 @@ def judge(name: str, exchange: Exchange, profile: str = "openai"):
     return run_check(name, ctx)
 
 
-def with_body(record: dict, body) -> Exchange:
-    return exchange_from_record({**record, "response_body": body})
-
-
-@pytest.fixture(scope="module")
-def records():
-    if not corpus_available():
-        pytest.skip(CORPUS_MISSING)
-    return load_corpus()
 
 
 def pick(records, endpoint, method="POST", when=lambda body: True, stream=False):
@@ -312,3 +303,8 @@ def test_output_text_absent_or_chat_is_not_judged(records):
     chat = pick(records, "chat/completions")
     chat["response_body"]["output_text"] = "x"
     assert judge("output_text_derived", with_body(chat, chat["response_body"])) == []
+
+
+@pytest.fixture(scope="module")
+def records():
+    return genuine_records()
