@@ -1,3 +1,3 @@
 """Load the conformance plugin for runs from this checkout (``conformance run`` passes ``-p`` itself)."""
 
-pytest_plugins = ["conformance.plugin"]
+pytest_plugins = ["conformance.run.plugin"]

@@ -38,10 +38,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus"
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from conformance.audit.cassettes import find_cassettes, load_cassette  # noqa: E402
-from conformance.audit.writer import STYLES, from_corpus_record, write_cassette  # noqa: E402
+from conformance.transport.recordings import find_cassettes, load_cassette  # noqa: E402
+from support.cassettes import STYLES, from_corpus_record, write_cassette  # noqa: E402
 
 
 def corpus_cassettes() -> list[list[dict]]:

@@ -25,9 +25,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from corpus import CORPUS_MISSING, corpus_available, load_corpus  # noqa: E402
 
-from conformance.history import HISTORY  # noqa: E402
-from conformance.reassembly import TERMINAL_EVENTS  # noqa: E402
-from conformance.sse import parse_sse  # noqa: E402
+from conformance.api.history import HISTORY  # noqa: E402
+from conformance.observations.reassembly import TERMINAL_EVENTS  # noqa: E402
+from conformance.transport.sse import parse_sse  # noqa: E402
 
 # Where each late addition lives, as dotted paths (lists are crossed transparently). Chat paths start at a
 # completion or a stream chunk; Responses paths at a response object ("response.", a body or the one an event

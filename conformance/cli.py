@@ -14,12 +14,12 @@ USAGE = __doc__
 
 
 def run(argv: list[str]) -> int:
-    """Run the suite: ``pytest conformance/suite.py -p conformance.plugin`` plus the given options."""
+    """Run the suite: ``pytest conformance/run/suite.py -p conformance.run.plugin`` plus the given options."""
     import pytest
 
-    suite = str(Path(__file__).with_name("suite.py"))
+    suite = str(Path(__file__).parent / "run" / "suite.py")
     # In replay the plugin marks every item block_network: any socket is a bug.
-    return int(pytest.main([suite, "-p", "conformance.plugin", "-p", "no:cacheprovider", "-q", "-rfE", *argv]))
+    return int(pytest.main([suite, "-p", "conformance.run.plugin", "-p", "no:cacheprovider", "-q", "-rfE", *argv]))
 
 
 def checks(argv: list[str]) -> int:

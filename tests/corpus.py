@@ -16,7 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from conformance.exchanges import Exchange
+from support.findings import missing_fields, only_missing
+from conformance.transport.exchange import Exchange
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS_DIR = SHARED / "corpus"
@@ -100,4 +101,4 @@ def assert_finding(failures: list[Any], name: str, verdict: Any, missing: list[s
     assert len(failures) == 1, failures
     assert (failures[0].check, failures[0].verdict) == (name, verdict), failures[0]
     if missing is not None:
-        assert failures[0].evidence["missing"] == missing, failures[0].evidence
+        assert missing_fields(failures[0]) == missing, failures[0].evidence

@@ -9,8 +9,8 @@ import json
 import pytest
 import yaml
 
-from conformance.audit.cassettes import CassetteError, decode_body, find_cassettes, load_cassette
-from conformance.audit.writer import STYLES, interaction, write_cassette
+from conformance.transport.recordings import CassetteError, decode_body, find_cassettes, load_cassette
+from support.cassettes import STYLES, interaction, write_cassette
 
 # Minimal bodies built here (not recorded data): the loader only has to give them back unchanged.
 JSON_BODY = {"id": "chatcmpl-test", "object": "chat.completion", "choices": [], "note": "caf\u00e9 \u2014 ok"}

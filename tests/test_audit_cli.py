@@ -14,8 +14,8 @@ import jsonschema
 import pytest
 
 from conformance.audit.main import main
-from conformance.audit.report import Progress
-from conformance.audit.writer import interaction, write_cassette
+from conformance.reports.audit import Progress
+from support.cassettes import interaction, write_cassette
 from conformance.cli import main as cli_main
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "specs" / "audit-report.schema.json").read_text())

@@ -18,10 +18,12 @@ from typing import Any, Callable
 import jsonschema
 import pytest
 
-from conformance.audit.judge import AUDITED
+from conformance.api.endpoints import ENDPOINTS
+
+AUDITED = {(e.method, e.template) for e in ENDPOINTS if e.audited}
 from conformance.audit.main import main
-from conformance.audit.writer import STYLES, from_corpus_record, write_cassette
-from conformance.sse import parse_sse
+from support.cassettes import STYLES, from_corpus_record, write_cassette
+from conformance.transport.sse import parse_sse
 from corpus import CORPUS_MISSING, corpus_available, load_corpus
 
 pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not corpus_available(), reason=CORPUS_MISSING)]

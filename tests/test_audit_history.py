@@ -6,14 +6,14 @@ import datetime as dt
 
 import pytest
 
-from conformance.audit.history import HISTORY, appeared, judge, recording_date
-from conformance.exchanges import Exchange
-from conformance.verdicts import Failure, Verdict
+from conformance.api.history import HISTORY, appeared
+from conformance.verdicts.stale import judge, recording_date
+from conformance.transport.exchange import Exchange
+from conformance.checks.findings import Failure, Verdict, absent
 
 
 def finding(missing, only_missing=True, verdict=Verdict.FAIL):
-    evidence = {"missing": missing, "only_missing": only_missing}
-    return Failure("schema", "missing required fields", verdict, evidence=evidence)
+    return Failure("schema", "missing required fields", verdict, missing=absent(missing, only=only_missing))
 
 
 OLD, NEW = dt.date(2025, 4, 1), dt.date(2026, 8, 20)

@@ -9,10 +9,10 @@ from collections import Counter
 import jsonschema
 import pytest
 
-from conformance.audit import openapi
+from conformance.checks import openapi
 from conformance.audit.main import main
-from conformance.audit.writer import from_corpus_record, write_cassette
-from conformance.exchanges import Exchange
+from support.cassettes import from_corpus_record, write_cassette
+from conformance.transport.exchange import Exchange
 from corpus import CORPUS_MISSING, SHARED, corpus_available, exchange_from_record, load_corpus
 
 SPEC = SHARED / "spec" / "openai" / "openapi.yaml"

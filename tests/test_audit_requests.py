@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from conformance.checks import CheckContext, run_check
-from conformance.verdicts import Verdict
+from conformance.checks.findings import Verdict
 from corpus import CORPUS_MISSING, corpus_available, exchange_from_record, load_corpus
 
 pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not corpus_available(), reason=CORPUS_MISSING)]

@@ -11,11 +11,13 @@ from typing import Any, Callable
 
 import pytest
 
+from support.findings import missing_fields, only_missing
 from conformance.checks import CheckContext, run_check
-from conformance.checks.behaviour import json_texts, schema_problems
-from conformance.exchanges import Exchange
-from conformance.observations import observe
-from conformance.verdicts import HarnessError, Verdict
+from conformance.checks.behaviour import schema_problems
+from conformance.observations.observation import json_texts
+from conformance.transport.exchange import Exchange
+from conformance.observations.observation import observe
+from conformance.checks.findings import HarnessError, Verdict
 from corpus import CORPUS_MISSING, assert_finding, corpus_available, exchange_from_record, load_corpus
 
 pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not corpus_available(), reason=CORPUS_MISSING)]
@@ -27,11 +29,11 @@ CREATE = {"chat": "chat/completions", "responses": "responses"}
 
 
 def run(check_name: str, exchanges: dict[str, Exchange] | Exchange, api: str, /, profile: str = "openai",
-        extra: dict[str, Any] | None = None, **params: Any):
+        deterministic: bool = False, **params: Any):
     """Run a check on one exchange (step 'main') or on several steps (judging the last)."""
     if isinstance(exchanges, Exchange):
         exchanges = {"main": exchanges}
-    ctx = CheckContext(api=api, exchanges=exchanges, profile=profile, extra=dict(extra or {}))
+    ctx = CheckContext(api=api, exchanges=exchanges, profile=profile, deterministic=deterministic)
     return run_check(check_name, ctx, params)
 
 
@@ -476,7 +478,7 @@ def test_usage_plausible_fails_on_zero_or_malformed_usage(api):
     partial = mutate(record, lambda b: b["usage"].pop(total))
     failures = run("usage_plausible", partial, api)
     assert_finding(failures, "usage_plausible", Verdict.FAIL, missing=[total])
-    assert failures[0].evidence["only_missing"] is True
+    assert only_missing(failures[0]) is True
 
 
 def test_usage_of_a_chat_stream_without_include_usage_is_a_case_error():
@@ -507,11 +509,11 @@ def test_reasoning_usage_absent_is_ignored_when_reasoning_was_requested(api):
         # accepted with 2xx, no reasoning-token accounting: the behaviour is absent
         failures = run("reasoning_usage", mutate_request(record, asked, drop), api)
         assert_finding(failures, "reasoning_usage", Verdict.IGNORED, missing=[missing])
-        assert failures[0].evidence["only_missing"] is True and key in failures[0].message
+        assert only_missing(failures[0]) is True and key in failures[0].message
         # not asked for: the accounting field is simply missing
         failures = run("reasoning_usage", mutate_request(record, not_asked, drop), api)
         assert_finding(failures, "reasoning_usage", Verdict.FAIL, missing=[missing])
-        assert failures[0].evidence["only_missing"] is True
+        assert only_missing(failures[0]) is True
 
 
 @pytest.mark.parametrize("api", ["chat", "responses"])
@@ -528,7 +530,7 @@ def test_reasoning_usage_fails_when_wrong(api):
     wrong_type = mutate_request(record, asked, lambda b: b["usage"][details].update(reasoning_tokens="3"))
     failures = run("reasoning_usage", wrong_type, api)
     assert_finding(failures, "reasoning_usage", Verdict.FAIL)
-    assert failures[0].evidence["only_missing"] is False
+    assert only_missing(failures[0]) is False
     not_object = mutate_request(record, asked, lambda b: b["usage"].update({details: [0]}))
     assert_finding(run("reasoning_usage", not_object, api), "reasoning_usage", Verdict.FAIL)
 
@@ -803,13 +805,12 @@ def test_stream_parity_compares_text_only_for_a_deterministic_target(api):
     plain = Exchange("POST", record["url"], request, 200, {"content-type": "application/json"},
                      json.dumps(plain_body), step="plain.main")
     pair = {"plain.main": plain, "main": streamed}
-    failures = run("stream_parity", pair, api, extra={"deterministic": True}, aspects=["text"], step="main")
+    failures = run("stream_parity", pair, api, deterministic=True, aspects=["text"], step="main")
     assert_finding(failures, "stream_parity", Verdict.FAIL)
     assert "text" in failures[0].message
-    for extra in ({"deterministic": False}, {}, {"deterministic": "yes"}):  # only an explicit True counts
-        assert run("stream_parity", pair, api, extra=extra, aspects=["text"], step="main") == []
-        assert run("stream_parity", pair, api, extra=extra, aspects=["finish", "text"], step="main") == []
-    assert run("stream_parity", pair, api, extra={"deterministic": True}, aspects=["finish"], step="main") == []
+    assert run("stream_parity", pair, api, aspects=["text"], step="main") == []
+    assert run("stream_parity", pair, api, aspects=["finish", "text"], step="main") == []
+    assert run("stream_parity", pair, api, deterministic=True, aspects=["finish"], step="main") == []
 
 
 def test_state_checks_report_a_missing_step_as_an_error():

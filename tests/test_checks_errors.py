@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
+from support.findings import missing_fields, only_missing
 from conformance.checks import CheckContext, run_check
-from conformance.exchanges import Exchange
-from conformance.verdicts import Verdict
+from conformance.transport.exchange import Exchange
+from conformance.checks.findings import Verdict
 from corpus import CORPUS_MISSING, corpus_available, exchange_from_record, load_corpus
 
 pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not corpus_available(), reason=CORPUS_MISSING)]
@@ -55,7 +56,7 @@ def assert_fail(failures, *words: str, missing: list[str] | None = None) -> None
     for word in words:
         assert word in failures[0].message, failures[0].message
     if missing is not None:
-        assert failures[0].evidence["missing"] == missing
+        assert missing_fields(failures[0]) == missing
 
 
 @pytest.fixture(scope="module")
@@ -105,14 +106,14 @@ def test_an_integer_code_fails(sample, profile):
     assert_fail(run(edited(sample, code=400), profile), "error.code is integer")
     failures = run(edited(sample, code=400, param=...), profile)
     assert_fail(failures, "error.param is missing", "error.code is integer", missing=["param"])
-    assert failures[0].evidence["only_missing"] is False
+    assert only_missing(failures[0]) is False
 
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_missing_keys_fail_with_missing_evidence(sample, profile):
     failures = run(edited(sample, param=..., code=...), profile)  # aimock: only message and type
     assert_fail(failures, "error.param is missing", "error.code is missing", missing=["param", "code"])
-    assert failures[0].evidence["only_missing"] is True
+    assert only_missing(failures[0]) is True
     assert_fail(run(edited(sample, message=None), profile), "error.message is null")
     assert_fail(run(edited(sample, type=...), profile), missing=["type"])
 

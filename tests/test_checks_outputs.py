@@ -10,10 +10,11 @@ from typing import Any, Callable
 
 import pytest
 
+from support.findings import missing_fields, only_missing
 from conformance.checks import CheckContext, run_check
-from conformance.exchanges import Exchange
-from conformance.observations import result_object
-from conformance.verdicts import Verdict
+from conformance.transport.exchange import Exchange
+from conformance.observations.observation import result_object
+from conformance.checks.findings import Verdict
 from corpus import CORPUS_MISSING, assert_finding, corpus_available, exchange_from_record, load_corpus
 
 pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not corpus_available(), reason=CORPUS_MISSING)]
@@ -130,7 +131,7 @@ def test_refusal_fails_when_a_responses_refusal_part_is_malformed():
     for wrong in (42, "", None):
         failures = run("refusal", mutate(record, edit(lambda part: part.update(refusal=wrong))), "responses")
         assert_finding(failures, "refusal", Verdict.FAIL)
-        assert failures[0].evidence["only_missing"] is False
+        assert only_missing(failures[0]) is False
     with_text = mutate(record, edit(lambda part: part.update(text="Sure, step one...")))
     assert_finding(run("refusal", with_text, "responses"), "refusal", Verdict.FAIL)
 
@@ -278,7 +279,7 @@ def test_annotations_fail_on_malformed_chat_citations():
     no_url = mutate(record, lambda b: first_citation("chat", b)["url_citation"].pop("url"))
     failures = run("annotations", no_url, "chat")
     assert_finding(failures, "annotations", Verdict.FAIL, missing=["url"])
-    assert failures[0].evidence["only_missing"] is True
+    assert only_missing(failures[0]) is True
     not_object = mutate(record, lambda b: first_citation("chat", b).update(url_citation="https://example.com"))
     assert_finding(run("annotations", not_object, "chat"), "annotations", Verdict.FAIL)
     not_list = mutate(record, lambda b: message(b).update(annotations={"type": "url_citation"}))
@@ -290,7 +291,7 @@ def test_annotations_fail_on_malformed_responses_citations():
     url_number = mutate(record, lambda b: first_citation("responses", b).update(url=123))
     failures = run("annotations", url_number, "responses")
     assert_finding(failures, "annotations", Verdict.FAIL)
-    assert failures[0].evidence["only_missing"] is False
+    assert only_missing(failures[0]) is False
 
     def nested(body):  # the chat shape on Responses
         annotation = first_citation("responses", body)

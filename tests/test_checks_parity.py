@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from conformance.checks import CheckContext, run_check
-from conformance.exchanges import Exchange
+from conformance.transport.exchange import Exchange
 
 
 def chat_stream(text_parts: list[str], finish: str = "stop") -> str:
@@ -33,7 +33,7 @@ def streamed(parts: list[str], finish: str = "stop") -> Exchange:
 
 def judge(stream_ex: Exchange, plain_ex: Exchange, aspects: list[str]) -> list:
     ctx = CheckContext(api="chat", exchanges={"plain.main": plain_ex, "main": stream_ex},
-                       extra={"deterministic": True})
+                       deterministic=True)
     return run_check("stream_parity", ctx, {"aspects": aspects, "step": "main"})
 
 

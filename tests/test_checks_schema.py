@@ -7,9 +7,14 @@ import json
 
 import pytest
 
+from support.findings import missing_fields, only_missing
 from conformance.checks import CheckContext, run_check
-from conformance.checks.schema import LATER_FIELDS, validate_object
-from conformance.exchanges import Exchange
+from conformance.api.history import first_seen_any_api
+from conformance.api import contracts
+from conformance.api.validation import validate_object
+
+LATER_FIELDS = first_seen_any_api()
+from conformance.transport.exchange import Exchange
 from corpus import exchange_from_record, genuine_records, with_body
 
 pytestmark = pytest.mark.corpus
@@ -53,9 +58,9 @@ def test_real_traffic(records, profile):
             findings += 1
             assert profile == "openai", (record["cassette_path"], failure.message)
             assert failure.check == "schema"
-            assert failure.evidence["only_missing"] is True, failure.message
-            assert set(failure.evidence["missing"]) <= set(LATER_FIELDS), failure.message
-            assert set(failure.evidence["later"]) == set(failure.evidence["missing"])
+            assert only_missing(failure) is True, failure.message
+            assert set(missing_fields(failure)) <= set(LATER_FIELDS), failure.message
+            assert set(failure.evidence["later"]) == set(missing_fields(failure))
     assert judged > 2000
     if profile == "openai":
         assert findings > 0
@@ -97,8 +102,8 @@ def test_dropped_required_field(records, profile):
     [failure] = judge(with_body(record, record["response_body"]), profile)
     assert failure.check == "schema"
     # under openai the recording may also lack fields added after it was made: those are marked `later`
-    assert [f for f in failure.evidence["missing"] if f not in failure.evidence["later"]] == ["id", "role"]
-    assert failure.evidence["only_missing"] is True
+    assert [f for f in missing_fields(failure) if f not in failure.evidence["later"]] == ["id", "role"]
+    assert only_missing(failure) is True
     assert "/choices/0/message: missing required field 'role'" in failure.message
 
 
@@ -109,8 +114,8 @@ def test_wrong_types_are_not_only_missing(records, profile):
     body["created_at"] = "yesterday"
     del body["usage"]["total_tokens"]
     [failure] = judge(with_body(record, body), profile)
-    assert failure.evidence["only_missing"] is False
-    assert failure.evidence["missing"] == ["total_tokens"]
+    assert only_missing(failure) is False
+    assert missing_fields(failure) == ["total_tokens"]
     assert failure.message.index("/created_at") < failure.message.index("total_tokens")  # wrong values first
 
 
@@ -142,7 +147,7 @@ def test_response_mutants(records, mutate, path, profiles):
     for profile in profiles:
         [failure] = judge(with_body(record, body), profile)
         assert any(path in e["path"] for e in failure.evidence["errors"]), failure.message
-        assert failure.evidence["only_missing"] is False
+        assert only_missing(failure) is False
 
 
 def test_later_fields_are_reported_as_later(records):
@@ -151,7 +156,7 @@ def test_later_fields_are_reported_as_later(records):
     for field in ("moderation", "completed_at", "billing"):
         del body[field]
     [failure] = judge(with_body(record, body))
-    assert failure.evidence["only_missing"] is True
+    assert only_missing(failure) is True
     assert failure.evidence["later"] == {f: LATER_FIELDS[f] for f in ("moderation", "completed_at", "billing")}
     assert judge(with_body(record, body), "compat") == []  # compat does not need them
 
@@ -196,7 +201,8 @@ def test_validate_object_for_stream_engineers():
     problems = validate_object("openai", "response", {"id": 1})
     assert {"path": "/id", "message": "1 is not of type 'string'"} in problems
     assert all(set(p) <= {"path", "message", "missing"} for p in problems)
-    assert validate_object("openai", "no-such-contract", {}) == []
+    with pytest.raises(contracts.ContractMissing):
+        validate_object("openai", "no-such-contract", {})
 
 
 @pytest.fixture(scope="module")

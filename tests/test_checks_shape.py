@@ -7,8 +7,9 @@ import json
 
 import pytest
 
+from support.findings import missing_fields, only_missing as absence_only
 from conformance.checks import CHECKS, CheckContext, implicit_checks, run_check
-from conformance.exchanges import Exchange
+from conformance.transport.exchange import Exchange
 from corpus import exchange_from_record, genuine_records, with_body
 
 pytestmark = pytest.mark.corpus
@@ -97,14 +98,15 @@ def test_object_value_wrong(records, endpoint, method, wrong):
         [failure] = judge("object_value", with_body(record, record["response_body"]), profile)
         assert failure.check == "object_value"
         assert repr(wrong) in failure.message
-        assert failure.evidence["only_missing"] is False
+        assert absence_only(failure) is False
 
 
 def test_object_value_missing(records):
     record = pick(records, "responses", "POST")
     del record["response_body"]["object"]
     [failure] = judge("object_value", with_body(record, record["response_body"]))
-    assert failure.evidence == {"missing": ["object"], "only_missing": True, "expected": "response"}
+    assert failure.evidence == {"expected": "response"}
+    assert missing_fields(failure) == ["object"] and absence_only(failure)
 
 
 def test_object_value_skips_streams_and_errors(records):
@@ -192,7 +194,7 @@ def test_output_container(records, endpoint, mutate, fragment, only_missing):
     for profile in ("openai", "compat"):
         [failure] = judge("output_container", with_body(record, record["response_body"]), profile)
         assert failure.check == "output_container" and fragment in failure.message
-        assert failure.evidence["only_missing"] is only_missing
+        assert absence_only(failure) is only_missing
 
 
 # --- usage_fields --------------------------------------------------------------------------------------------
@@ -207,7 +209,7 @@ def test_usage_other_api_names(records):
             [failure] = judge("usage_fields", with_body(record, record["response_body"]), profile)
             assert failure.check == "usage_fields"
             assert "other API's names" in failure.message and names in failure.message
-            assert failure.evidence["only_missing"] is False
+            assert absence_only(failure) is False
 
 
 @pytest.mark.parametrize("endpoint, mutate, fragment", [
@@ -237,8 +239,8 @@ def test_usage_fields_on_a_stream(records):
 # --- arguments_string ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("to_wire, fragment", [
-    (json.loads, "an object, not a JSON string"),
-    (lambda a: a[:-1], "not valid JSON"),
+    (json.loads, "is an object, not a string"),
+    (lambda a: a[:-1], "is not JSON"),
     (lambda a: "[" + a + "]", "JSON list, not an object"),
 ])
 def test_arguments_chat(records, to_wire, fragment):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from conformance.exchanges import classify_path
+from conformance.api.endpoints import api_of
 
 CASSETTES = sorted((Path(__file__).resolve().parents[1] / "cassettes").rglob("*.yaml"))
 SECRET = re.compile(r"sk-[A-Za-z0-9_-]{16,}|Bearer [A-Za-z0-9._-]{12,}|org-[A-Za-z0-9]{12,}|proj_[A-Za-z0-9]{12,}|sess-")
@@ -28,7 +28,7 @@ def test_cassette_is_clean(path: Path) -> None:
     assert data["interactions"], "an empty cassette"
     for interaction in data["interactions"]:
         request, response = interaction["request"], interaction["response"]
-        assert classify_path(urlsplit(request["uri"]).path)[0], f"not an API call: {request['uri']}"
+        assert api_of(urlsplit(request["uri"]).path), f"not an API call: {request['uri']}"
         headers = {k.lower() for k in request["headers"]} | {k.lower() for k in response["headers"]}
         assert not headers & SECRET_HEADERS
         assert not any(h.startswith("x-stainless-") for h in headers)

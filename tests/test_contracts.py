@@ -8,12 +8,17 @@ from functools import lru_cache
 import jsonschema
 import pytest
 
-from conformance import contracts
-from conformance.checks.schema import CONTRACTS_BY_ENDPOINT, LATER_FIELDS, validate_object
+from conformance.api import contracts
+from conformance.api.endpoints import ENDPOINTS
+from conformance.api.history import first_seen_any_api
+from conformance.api.validation import validate_object
+
+LATER_FIELDS = first_seen_any_api()
+CONTRACTS_BY_ENDPOINT = {(e.api, e.template, e.method): e.contract for e in ENDPOINTS if e.contract}
 from corpus import CORPUS_MISSING, corpus_available, exchange_from_record, load_corpus
 
 PROFILES = ("openai", "compat")
-FILES = sorted(path for profile in PROFILES for path in (contracts.CONTRACTS / profile).glob("*.json"))
+FILES = sorted(path for profile in PROFILES for path in (contracts.contracts_root() / profile).glob("*.json"))
 
 
 def _refs(node):
@@ -50,7 +55,7 @@ def test_every_ref_resolves(path):
 
 
 def test_both_profiles_define_the_same_contracts():
-    names = {p: {f.stem for f in (contracts.CONTRACTS / p).glob("*.json")} for p in PROFILES}
+    names = {p: {f.stem for f in (contracts.contracts_root() / p).glob("*.json")} for p in PROFILES}
     assert names["openai"] == names["compat"]
     assert set(CONTRACTS_BY_ENDPOINT.values()) <= names["openai"]
 

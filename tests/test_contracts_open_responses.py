@@ -17,15 +17,20 @@ from functools import lru_cache
 import jsonschema
 import pytest
 
-from conformance import contracts
-from conformance.checks.schema import CONTRACTS_BY_ENDPOINT, LATER_FIELDS, validate_object
-from conformance.reassembly import final_response
-from conformance.sse import parse_sse
-from conformance.streams import fastschema
+from conformance.api import contracts
+from conformance.api.endpoints import ENDPOINTS
+from conformance.api.history import first_seen_any_api
+from conformance.api.validation import validate_object
+
+LATER_FIELDS = first_seen_any_api()
+CONTRACTS_BY_ENDPOINT = {(e.api, e.template, e.method): e.contract for e in ENDPOINTS if e.contract}
+from conformance.observations.reassembly import final_response
+from conformance.transport.sse import parse_sse
+from conformance.api import fastschema
 from corpus import CORPUS_MISSING, SHARED, corpus_available, exchange_from_record, load_corpus
 
 PROFILE = "open-responses"
-OR_DIR = contracts.CONTRACTS / PROFILE
+OR_DIR = contracts.contracts_root() / PROFILE
 OWN = ("response", "response.create", "usage.responses", "output_item", "error")  # OR defines these objects
 OR_SPEC = SHARED / "spec" / "open-responses" / "openapi.json"
 
@@ -167,7 +172,7 @@ def test_fallback_for_what_open_responses_does_not_specify():
     own = {p.stem for p in OR_DIR.glob("*.json")}
     assert own == set(OWN)
     for name in set(CONTRACTS_BY_ENDPOINT.values()) - own:
-        assert contracts.schema_path(PROFILE, name) == contracts.CONTRACTS / "compat" / f"{name}.json", name
+        assert contracts.schema_path(PROFILE, name) == contracts.contracts_root() / "compat" / f"{name}.json", name
     chat = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": "hi"}}]}

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance import expectations
-from conformance.expectations import Known
-from conformance.runner import CaseResult
-from conformance.verdicts import Failure, Verdict, combine
+from conformance.verdicts import expectations
+from conformance.verdicts.expectations import Known
+from conformance.verdicts.results import CaseResult
+from conformance.checks.findings import Failure, Verdict
+from conformance.verdicts.policy import combine
 
 
 def result(*failures: Failure, case: str = "c") -> CaseResult:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.servers import SPECS, ServerError, is_ready
-from conformance.verdicts import Failure, Verdict, combine
+from conformance.transport.servers import SPECS, ServerError, is_ready
+from conformance.checks.findings import Failure, Verdict
+from conformance.verdicts.policy import combine
 
 ROOT = Path(__file__).resolve().parents[1]
 

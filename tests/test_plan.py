@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cases import load_suites
-from conformance.plan import choose_targets, plan
-from conformance.targets import TargetError, load_targets
+from conformance.cases.loading import builtin_suites, load_suites
+from conformance.checks import CHECKS
+from conformance.run.plan import choose_targets, plan
+from conformance.cases.targets import TargetError, load_targets
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +30,7 @@ def test_live_needs_a_target_and_unknown_names_are_refused(tmp_path: Path) -> No
 
 
 def test_plan_expands_stream_modes_and_filters() -> None:
-    cases, _ = load_suites(ROOT / "suites")
+    cases, _ = load_suites(builtin_suites(), CHECKS)
     targets = load_targets()
     specs = plan(cases, [targets["aimock"]], ROOT / "cassettes", capabilities={"text"}, api="chat")
     ids = [s.id for s in specs]

@@ -73,8 +73,8 @@ def _setup(pytester: pytest.Pytester, base_url: str) -> None:
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    suite = str(Path(__file__).resolve().parents[1] / "conformance" / "suite.py")
-    return pytester.runpytest_subprocess(suite, "-p", "conformance.plugin", "--targets", "targets.yaml",
+    suite = str(Path(__file__).resolve().parents[1] / "conformance" / "run" / "suite.py")
+    return pytester.runpytest_subprocess(suite, "-p", "conformance.run.plugin", "--targets", "targets.yaml",
                                          "--suites", "suites", "--cassettes", "cassettes",
                                          "--reports", "reports", "--expectations", "expectations", *args)
 

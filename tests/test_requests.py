@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.requests import MissingResource, Unresolved, substitute, with_stream
-from conformance.targets import adhoc_target
+from conformance.requests.placeholders import MissingResource, Unresolved, substitute, with_stream
+from conformance.cases.targets import adhoc_target
 
 TARGET = adhoc_target("http://127.0.0.1:1/v1", model="m1")
 

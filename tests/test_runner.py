@@ -7,11 +7,13 @@ from pathlib import Path
 
 import httpx2
 
-from conformance.cases import load_file
-from conformance.report import markdown_matrix, terminal_matrix
-from conformance.runner import result_from_dict, run_case
-from conformance.targets import adhoc_target
-from conformance.verdicts import Verdict
+from conformance.cases.loading import load_file
+from conformance.checks import CHECKS
+from conformance.reports.matrix import markdown_matrix, terminal_matrix
+from conformance.run.runner import run_case
+from conformance.verdicts.results import result_from_dict
+from conformance.cases.targets import adhoc_target
+from conformance.checks.findings import Verdict
 
 TARGET = adhoc_target("http://127.0.0.1:9/v1", model="m")
 CASES = """\
@@ -63,7 +65,7 @@ def client(*answers: tuple[int, dict]) -> tuple[httpx2.Client, list[dict]]:
 def cases(tmp_path: Path) -> dict:
     path = tmp_path / "demo.yaml"
     path.write_text(CASES)
-    found, errors = load_file(path)
+    found, errors = load_file(path, CHECKS)
     assert not errors
     return {c.id: c for c in found}
 

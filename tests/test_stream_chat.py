@@ -12,10 +12,11 @@ import re
 
 import pytest
 
-from conformance.exchanges import Exchange
-from conformance.sse import parse_sse
-from conformance.streams import check_stream
-from conformance.streams.sse_text import frames, render
+from support.findings import missing_fields, only_missing
+from conformance.transport.exchange import Exchange
+from conformance.transport.sse import parse_sse
+from conformance.checks.stream import check_stream
+from support.sse import frames, render
 from corpus import CORPUS_MISSING, corpus_available, exchange_from_record, load_corpus
 
 pytestmark = pytest.mark.skipif(not corpus_available(), reason=CORPUS_MISSING)
@@ -121,7 +122,7 @@ def test_real_chat_streams_pass(streams):
         ex = exchange_from_record(record)
         assert not check_stream(ex, "compat"), record["cassette_path"]
         for failure in check_stream(ex, "openai"):
-            assert failure.check == "stream_event_schema" and failure.evidence["only_missing"], failure.message
+            assert failure.check == "stream_event_schema" and only_missing(failure), failure.message
 
 
 def test_audio_streams_are_accepted_as_openai_sends_them(streams):
@@ -143,7 +144,7 @@ def test_chat_streams_are_data_lines_only(text_base):
 def test_done_ends_the_stream_once(text_base):
     found = only(new_failures(text_base, edited(text_base, lambda p: p.pop())), "stream_framing",
                  r"does not end with `data: \[DONE\]`")
-    assert found.evidence["missing"] == ["[DONE]"]
+    assert missing_fields(found) == ["[DONE]"]
 
     def early(pairs):
         pairs.insert(usage_position(pairs), pairs.pop())
@@ -207,7 +208,7 @@ def test_role_arrives_first(text_base):
     def edit(pairs):
         del chunks(pairs)[0]["choices"][0]["delta"]["role"]
     found = only(new_failures(text_base, edited(text_base, edit)), "chat_stream_chunks", "has no role")
-    assert found.evidence["missing"] == ["role"]
+    assert missing_fields(found) == ["role"]
 
 
 def test_one_finish_reason_per_choice(text_base):
@@ -222,7 +223,7 @@ def test_one_finish_reason_per_choice(text_base):
             for choice in chunk.get("choices") or []:
                 choice["finish_reason"] = None
     found = only(new_failures(text_base, edited(text_base, never)), "chat_stream_chunks", "never gets a finish_reason")
-    assert found.evidence["only_missing"]
+    assert only_missing(found)
 
     def early(pairs):
         for chunk in chunks(pairs):
@@ -244,7 +245,7 @@ def test_id_and_name_come_once_in_the_first_fragment(tool_base):
     def lacks(pairs):
         del fragments(pairs)[0]["id"]
     found = only(new_failures(tool_base, edited(tool_base, lacks)), "chat_stream_tool_calls", "lacks id")
-    assert found.evidence["missing"] == ["id"]
+    assert missing_fields(found) == ["id"]
 
 
 def test_later_fragments_carry_only_arguments_under_openai(tool_base):
@@ -259,14 +260,14 @@ def test_later_fragments_carry_only_arguments_under_openai(tool_base):
 def test_arguments_concatenate_into_a_json_object(tool_base):
     def edit(pairs):
         fragments(pairs)[-1]["function"]["arguments"] += "}"
-    only(new_failures(tool_base, edited(tool_base, edit)), "chat_stream_tool_calls", "do not parse as JSON")
+    only(new_failures(tool_base, edited(tool_base, edit)), "chat_stream_tool_calls", "is not JSON")
 
     def array(pairs):
         parts = fragments(pairs)
         parts[0]["function"]["arguments"] = "[" + parts[0]["function"]["arguments"]
         parts[-1]["function"]["arguments"] += "]"
     only(new_failures(tool_base, edited(tool_base, array)), "chat_stream_tool_calls",
-         "are a JSON list, expected an object")
+         "is JSON list, not an object")
 
 
 def test_tool_call_indexes_start_at_zero(tool_base):
@@ -283,7 +284,7 @@ def test_include_usage_needs_the_usage_chunk(text_base):
     def edit(pairs):
         del pairs[usage_position(pairs)]
     found = only(new_failures(text_base, edited(text_base, edit)), "chat_stream_usage", "no chunk carries usage")
-    assert found.evidence["missing"] == ["usage"]
+    assert missing_fields(found) == ["usage"]
 
 
 def test_usage_chunk_has_empty_choices(text_base):

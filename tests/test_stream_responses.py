@@ -13,13 +13,16 @@ import re
 
 import pytest
 
-from conformance import contracts
-from conformance.checks.schema import LATER_FIELDS
-from conformance.exchanges import Exchange
-from conformance.sse import parse_sse
-from conformance.streams import check_stream
-from conformance.streams.responses_grammar import EVENTS
-from conformance.streams.sse_text import frames, render, renumber
+from support.findings import missing_fields, only_missing
+from conformance.api import contracts
+from conformance.api.history import first_seen_any_api
+
+LATER_FIELDS = first_seen_any_api()
+from conformance.transport.exchange import Exchange
+from conformance.transport.sse import parse_sse
+from conformance.checks.stream import check_stream
+from conformance.observations.streams.responses import EVENTS
+from support.sse import frames, render, renumber
 from corpus import CORPUS_MISSING, corpus_available, exchange_from_record, load_corpus
 
 pytestmark = pytest.mark.skipif(not corpus_available(), reason=CORPUS_MISSING)
@@ -132,8 +135,8 @@ def test_real_streams_since_2025_07_pass_the_openai_profile(streams):
     for record in recent:
         for failure in check_stream(exchange_from_record(record), "openai"):
             assert failure.check == "stream_event_schema", (record["cassette_path"], failure.message)
-            assert failure.evidence["only_missing"], failure.message
-            for name in failure.evidence["missing"]:
+            assert only_missing(failure), failure.message
+            for name in missing_fields(failure):
                 assert LATER_FIELDS.get(name, "9999") >= _month(record), (name, record["cassette_path"])
 
 
@@ -154,7 +157,7 @@ def test_streams_before_sequence_numbers_are_reported_as_missing_only():
     assert old
     for record in old:
         failure = failing(exchange_from_record(record), "compat")["stream_sequence"]
-        assert failure.evidence["missing"] == ["sequence_number"] and failure.evidence["only_missing"]
+        assert missing_fields(failure) == ["sequence_number"] and only_missing(failure)
 
 
 def test_the_table_and_the_contracts_agree():
@@ -198,7 +201,7 @@ def test_done_marker_per_profile(text_base):
     only(new_failures(text_base, with_done, "openai"), "stream_framing", r"OpenAI Responses streams .* no \[DONE\]")
     assert not new_failures(text_base, with_done, "compat")
     base_or = failing(exchange(text_base["response_body"]), "open-responses")["stream_framing"]
-    assert base_or.evidence == {**base_or.evidence, "missing": ["[DONE]"], "only_missing": True}
+    assert missing_fields(base_or) == ["[DONE]"] and only_missing(base_or)
     assert "stream_framing" not in failing(exchange(render(with_done)), "open-responses")
 
     def early(pairs):
@@ -216,7 +219,7 @@ def test_wrong_field_type(text_base):
     def edit(pairs):
         pairs[at(pairs, "response.output_text.delta")][1]["logprobs"] = "none"
     found = only(new_failures(text_base, edited(text_base, edit)), "stream_event_schema", "logprobs.*not of type")
-    assert found.evidence.get("only_missing") in (None, False)
+    assert only_missing(found) in (None, False)
 
 
 def test_events_without_indexes_fail_the_schema_only(text_base):
@@ -227,7 +230,7 @@ def test_events_without_indexes_fail_the_schema_only(text_base):
                 payload.pop("output_index", None)
                 payload.pop("content_index", None)
     found = only(new_failures(text_base, edited(text_base, edit)), "stream_event_schema", "output_index")
-    assert found.evidence["missing"] == ["content_index", "output_index"] and found.evidence["only_missing"]
+    assert missing_fields(found) == ["content_index", "output_index"] and only_missing(found)
 
 
 def test_embedded_response_in_created_must_be_whole(text_base):
@@ -239,7 +242,7 @@ def test_embedded_response_in_created_must_be_whole(text_base):
                 if key not in ("id", "object", "status"):
                     del response[key]
     found = only(new_failures(text_base, edited(text_base, edit)), "stream_event_schema", "created_at")
-    assert {"created_at", "model", "output"} <= set(found.evidence["missing"])
+    assert {"created_at", "model", "output"} <= set(missing_fields(found))
 
 
 def test_terminal_response_passes_the_response_contract(text_base):
@@ -312,7 +315,7 @@ def test_sequence_missing_on_some_or_all_events(text_base):
         for _, payload in pairs[2:5]:
             del payload["sequence_number"]
     found = only(new_failures(text_base, edited(text_base, some)), "stream_sequence", "no sequence_number")
-    assert found.evidence["missing"] == ["sequence_number"] and found.evidence["only_missing"]
+    assert missing_fields(found) == ["sequence_number"] and only_missing(found)
 
     def none(pairs):  # aimock
         for _, payload in pairs:
@@ -354,7 +357,7 @@ def test_in_progress_required_under_openai(text_base):
         renumber(pairs)
     pairs = edited(text_base, edit)
     found = only(new_failures(text_base, pairs, "openai"), "stream_envelope", "no response.in_progress")
-    assert found.evidence["missing"] == ["response.in_progress"]
+    assert missing_fields(found) == ["response.in_progress"]
     assert not new_failures(text_base, pairs, "compat")
 
 
@@ -362,7 +365,7 @@ def test_terminal_event_required_once_and_last(text_base):
     def drop(pairs):
         del pairs[at(pairs, "response.completed")]
     found = only(new_failures(text_base, edited(text_base, drop)), "stream_envelope", "without a terminal event")
-    assert found.evidence["only_missing"]
+    assert only_missing(found)
 
     def twice(pairs):
         pairs.append(copy.deepcopy(pairs[-1]))
@@ -565,4 +568,4 @@ def test_llama_server_stream_deviations_are_named(text_base):
     found = failing(exchange(render(edited(text_base, edit))), "compat")
     assert set(found) == {"stream_sequence", "stream_event_schema"}
     assert {"output_index", "content_index", "created_at", "model", "output"} <= set(
-        found["stream_event_schema"].evidence["missing"])
+        missing_fields(found["stream_event_schema"]))

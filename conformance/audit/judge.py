@@ -3,31 +3,20 @@
 No check is re-implemented here: every implicit check (``implicit_checks()``),
 ``error_envelope`` on 4xx/5xx answers, and, with ``--openapi``, the OpenAPI
 validation run on an Exchange built from the cassette, exactly as the suite runs
-them on a live answer. ``history`` then turns findings about late additions into
+them on a live answer. ``verdicts.stale`` then turns findings about late additions into
 ``stale``; everything else is ``fail``.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
-from conformance.audit import history
-from conformance.audit.cassettes import Recorded
-from conformance.audit.openapi import OpenApiSpec
 from conformance.checks import CHECKS, CheckContext, implicit_checks, run_check
-from conformance.verdicts import Failure, Verdict, combine
-
-# (method, endpoint) pairs the audit judges; any other interaction is ``skip``.
-AUDITED = {
-    ("POST", "chat/completions"),
-    ("GET", "chat/completions/{id}"),
-    ("DELETE", "chat/completions/{id}"),
-    ("POST", "responses"),
-    ("GET", "responses/{id}"),
-    ("DELETE", "responses/{id}"),
-    ("GET", "responses/{id}/input_items"),
-}
+from conformance.checks.findings import Failure, Verdict
+from conformance.checks.openapi import OpenApiSpec
+from conformance.transport.recordings import Recorded
+from conformance.verdicts import stale
+from conformance.verdicts.policy import combine
 BODY_CHECK = "cassette_body"  # the finding for an interaction whose response body cannot be read
 # Checks the suite runs that judge a target's behaviour rather than a shape: a recorded `response.failed` or
 # in-stream `error` event is a shape the API really sends (its form is still judged by stream_event_schema).
@@ -69,19 +58,17 @@ def audit_interaction(recorded: Recorded, profile: str = "openai", spec: OpenApi
         "verdict": Verdict.SKIP.value,
         "failures": [],
     }
-    if (exchange.method, endpoint) not in AUDITED:
+    if exchange.route is None or not exchange.route.audited:
         return entry
-    recorded_on = history.recording_date(recorded.date, exchange)
+    recorded_on = stale.recording_date(recorded.date, exchange)
     if recorded.problem:
         failures = [Failure(BODY_CHECK, f"cannot judge the answer: {recorded.problem}")]
     else:
-        ctx = CheckContext(api=api, exchanges={"main": exchange}, profile=profile,
-                           case_id=f"{recorded.cassette}#{recorded.index}", stream=entry["stream"],
-                           target=urlsplit(exchange.url).netloc)
+        ctx = CheckContext(api=api, exchanges={"main": exchange}, profile=profile)
         failures = run_checks(ctx, checks_for(exchange.ok))
         if spec is not None:
             failures += spec.check(exchange)
-        failures = [history.judge(failure, api, recorded_on) for failure in failures]
+        failures = [stale.judge(failure, api, recorded_on) for failure in failures]
     entry["recorded"] = recorded_on.isoformat() if recorded_on else None
     entry["verdict"] = combine(failures).value
     entry["failures"] = [_finding(failure) for failure in failures]
@@ -90,7 +77,6 @@ def audit_interaction(recorded: Recorded, profile: str = "openai", spec: OpenApi
 
 def _finding(failure: Failure) -> dict[str, Any]:
     out = {"check": failure.check, "message": failure.message, "verdict": failure.verdict.value}
-    evidence = failure.evidence if isinstance(failure.evidence, dict) else {}
-    if evidence.get("missing"):
-        out["missing"] = [str(name) for name in evidence["missing"]]
+    if failure.missing is not None:
+        out["missing"] = list(failure.missing.fields)
     return out

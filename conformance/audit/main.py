@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conformance.audit import report
-from conformance.audit.cassettes import CassetteError, find_cassettes, load_cassette
+from conformance.api.vocabulary import PROFILES
 from conformance.audit.judge import audit_interaction
-from conformance.audit.openapi import OpenApiError, OpenApiSpec
+from conformance.checks.openapi import OpenApiError, OpenApiSpec
+from conformance.reports import audit as report
+from conformance.transport.recordings import CassetteError, find_cassettes, load_cassette
 
-PROFILES = ("openai", "compat", "open-responses")
 # Below this much cassette data a worker pool costs more than it saves.
 PARALLEL_BYTES = 4 * 1024 * 1024
 

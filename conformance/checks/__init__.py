@@ -1,16 +1,16 @@
-"""Named checks. Importing this package registers every check in ``CHECKS``.
+"""Layer 5: named checks. Importing this package registers every check in ``CHECKS``.
 
-Modules by kind: ``http`` (status and error envelope), ``schema`` (JSON Schema of
-bodies and events, per profile), ``shape`` (the documented shape differences),
-``behaviour`` (probes of what the answer means), ``errors`` (the error envelope),
-``outputs`` (built-in tool items, audio, refusals), ``cross_api`` (the same case on
-both APIs), ``stream`` (stream grammar and reassembly), ``request_shape`` (a request
-of one API's shape sent to the other).
+Modules by kind: ``http`` (status), ``schema`` (JSON Schema of bodies, per profile), ``shape``
+(the documented shape differences), ``behaviour`` (probes of what the answer means), ``errors``
+(the error envelope), ``outputs`` (built-in tool items, audio, refusals), ``cross_api`` (the same
+case on both APIs), ``stream`` (stream grammar), ``parity`` (stream vs non-stream),
+``request_shape`` (a request of one API's shape sent to the other), ``openapi`` (an OpenAPI
+document's response schemas). ``findings`` holds what checks report.
 """
 
 from conformance.checks.registry import CHECKS, CheckContext, check, implicit_checks, run_check
 from conformance.checks import (  # noqa: E402,F401,I001  (importing registers the checks)
-    http, schema, shape, behaviour, outputs, errors, cross_api, stream, request_shape,
+    http, schema, shape, behaviour, outputs, errors, cross_api, stream, parity, request_shape,
 )
 
 __all__ = ["CHECKS", "CheckContext", "check", "implicit_checks", "run_check"]

@@ -17,26 +17,21 @@ from typing import Any
 
 import jsonschema
 
+from conformance.api.arguments import clip, parse_object
+from conformance.api.endpoints import endpoint
+from conformance.api.vocabulary import USAGE_NAMES
+from conformance.checks.findings import CheckFailure, HarnessError, Ignored, Unsupported, absent
 from conformance.checks.http import error_message
-from conformance.checks.shape import USAGE_NAMES
 from conformance.checks.registry import CheckContext, check
-from conformance.exchanges import Exchange
-from conformance.observations import Observation, result_object
-from conformance.verdicts import CheckFailure, HarnessError, Ignored, Unsupported
+from conformance.observations.observation import finish_class, json_texts, result_object
+from conformance.transport.exchange import Exchange
 
 # Usage field names per API, from the documented-shape table: (input, output, total, reasoning details)
-USAGE_FIELDS = {api: (names["input"], names["output"], "total_tokens", names["output_details"])
+USAGE_FIELDS = {api: (names["input"], names["output"], names["total"], names["output_details"])
                 for api, names in USAGE_NAMES.items()}
-DELETED_OBJECT = {"chat": "chat.completion.deleted", "responses": "response.deleted"}
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def clip(text: Any, limit: int = 200) -> str:
-    """A short repr of ``text`` for failure messages."""
-    text = text if isinstance(text, str) else json.dumps(text)
-    return repr(text) if len(text) <= limit else repr(text[:limit]) + "..."
 
 
 def summarize(problems: list[str], limit: int = 3) -> str:
@@ -57,57 +52,6 @@ def schema_problems(instance: Any, schema: dict[str, Any], source: str = "the ca
         raise HarnessError(f"{source} is invalid: {exc.message}")
     errors = sorted(cls(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
     return [f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
-
-
-def names_function(request: Any) -> bool:
-    """True when the request's ``tool_choice`` names one function (either API's shape)."""
-    choice = request.get("tool_choice") if isinstance(request, dict) else None
-    return isinstance(choice, dict) and choice.get("type") == "function"
-
-
-def finish_class(obs: Observation, request: Any) -> str | None:
-    """The API-neutral finish class of an answer.
-
-    OpenAI's chat answers ``finish_reason: "stop"`` (not ``tool_calls``) when
-    ``tool_choice`` names a function (deviations row 18, 23 corpus answers), so
-    that combination counts as ``tool_calls``; Responses has no finish reason
-    and ``observe`` derives ``tool_calls`` from the presence of calls.
-    """
-    if obs.api == "chat" and obs.finish == "stop" and obs.tool_calls and names_function(request):
-        return "tool_calls"
-    return obs.finish
-
-
-def json_texts(obs: Observation) -> list[str]:
-    """The texts a structured-output request constrains.
-
-    Chat: ``message.content``. Responses: each ``output_text`` part on its own,
-    as the SDKs' ``responses.parse`` does: OpenAI itself sometimes answers two
-    message items each holding one JSON object, whose concatenation
-    (``output_text``) is not JSON.
-    """
-    if obs.api == "chat":
-        return [obs.text] if obs.text else []
-    texts = []
-    for item in (obs.body or {}).get("output") or []:
-        if isinstance(item, dict) and item.get("type") == "message":
-            for part in item.get("content") or []:
-                if isinstance(part, dict) and part.get("type") == "output_text" and isinstance(part.get("text"), str):
-                    texts.append(part["text"])
-    return texts
-
-
-def parse_object(text: Any) -> tuple[dict[str, Any] | None, str | None]:
-    """``(object, None)`` when ``text`` is a string holding a JSON object, else ``(None, why not)``."""
-    if not isinstance(text, str):
-        return None, f"is a JSON {type(text).__name__}, not a string"
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        return None, f"is not JSON ({exc.msg} at char {exc.pos}): {clip(text, 120)}"
-    if not isinstance(value, dict):
-        return None, f"is JSON {type(value).__name__}, not an object: {clip(text, 120)}"
-    return value, None
 
 
 def declared_parameters(request: Any, api: str, name: str) -> dict[str, Any] | None:
@@ -139,7 +83,7 @@ def usage_of(ctx: CheckContext) -> dict[str, Any]:
     if ctx.api == "chat" and ctx.exchange.is_sse and not (request.get("stream_options") or {}).get("include_usage"):
         raise HarnessError("a chat stream reports usage only with stream_options.include_usage; the case did not ask")
     raise CheckFailure(f"the answer has no usage object (usage: {clip(usage, 60)})",
-                       {"missing": ["usage"], "only_missing": usage is None})
+                       None, absent(["usage"], only=usage is None))
 
 
 def is_count(value: Any) -> bool:
@@ -229,10 +173,8 @@ def tool_called(ctx: CheckContext, name: str, parameters: dict[str, Any] | None 
     if obs.api == "chat" and obs.finish not in ("tool_calls", "stop"):
         problems.append(f"finish_reason is {obs.finish!r}, expected 'tool_calls'")
     if problems:
-        evidence: dict[str, Any] = {"problems": problems[:10]}
-        if missing:
-            evidence.update(missing=sorted(set(missing)), only_missing=len(missing) == len(problems))
-        raise CheckFailure(summarize(problems), evidence)
+        raise CheckFailure(summarize(problems), {"problems": problems[:10]},
+                           absent(sorted(set(missing)), only=len(missing) == len(problems)))
     if len(calls) < min_calls:
         raise Ignored(f"{len(calls)} call(s) of {name!r}, expected at least {min_calls}", {"calls": len(calls)})
 
@@ -310,8 +252,7 @@ def usage_plausible(ctx: CheckContext) -> None:
         problems.append(f"{out_name} is 0 although output was produced")
     if problems or missing:
         message = summarize(problems + [f"{key} is missing" for key in missing])
-        raise CheckFailure(f"implausible usage: {message}",
-                           {"usage": counts, "missing": missing, "only_missing": not problems})
+        raise CheckFailure(f"implausible usage: {message}", {"usage": counts}, absent(missing, only=not problems))
 
 
 @check("reasoning_usage")
@@ -329,23 +270,22 @@ def reasoning_usage(ctx: CheckContext) -> None:
     _, out_name, _, details_name = USAGE_FIELDS[ctx.api]
     asked = reasoning_requested(ctx.api, ctx.exchange.request_body)
 
-    def absent(what: str, missing: str) -> CheckFailure:
-        evidence = {"missing": [missing], "only_missing": True}
+    def unaccounted(what: str, missing: str) -> CheckFailure:
         if asked:
             return Ignored(f"reasoning was requested ({asked}) and accepted, but {what}: no reasoning-token "
-                           f"accounting", evidence)
-        return CheckFailure(what, evidence)
+                           f"accounting", None, absent([missing]))
+        return CheckFailure(what, None, absent([missing]))
 
     details = usage.get(details_name)
     if details is None:
-        raise absent(f"usage has no {details_name}", details_name)
+        raise unaccounted(f"usage has no {details_name}", details_name)
     if not isinstance(details, dict):
-        raise CheckFailure(f"usage.{details_name} is {clip(details, 60)}, not an object", {"only_missing": False})
+        raise CheckFailure(f"usage.{details_name} is {clip(details, 60)}, not an object")
     if details.get("reasoning_tokens") is None:
-        raise absent(f"usage.{details_name} has no reasoning_tokens", "reasoning_tokens")
+        raise unaccounted(f"usage.{details_name} has no reasoning_tokens", "reasoning_tokens")
     tokens, output = details["reasoning_tokens"], usage.get(out_name)
     if not is_count(tokens):
-        raise CheckFailure(f"reasoning_tokens is {tokens!r}, not a token count", {"only_missing": False})
+        raise CheckFailure(f"reasoning_tokens is {tokens!r}, not a token count")
     if is_count(output) and tokens > output:
         raise CheckFailure(f"reasoning_tokens {tokens} exceeds {out_name} {output}",
                            {"reasoning_tokens": tokens, out_name: output})
@@ -362,9 +302,9 @@ def reasoning_items(ctx: CheckContext, min: int = 1) -> None:  # noqa: A002  (th
     reasoning = [item for item in items if item.get("type") == "reasoning"]
     bad = [i for i, item in enumerate(reasoning) if not isinstance(item.get("summary"), list)]
     if bad:
-        absent = all("summary" not in reasoning[i] for i in bad)
-        raise CheckFailure(f"reasoning item(s) {bad} have no summary list",
-                           {"missing": ["summary"] if absent else [], "only_missing": absent})
+        only_absent = all("summary" not in reasoning[i] for i in bad)
+        raise CheckFailure(f"reasoning item(s) {bad} have no summary list", None,
+                           absent(["summary"] if only_absent else []))
     if len(reasoning) < min:
         raise Ignored(f"{len(reasoning)} reasoning item(s), expected at least {min} "
                       f"(output item types: {[item.get('type') for item in items]})")
@@ -381,7 +321,7 @@ def created_id(ctx: CheckContext, of: str) -> str:
     body = result_object(created)
     value = body.get("id") if isinstance(body, dict) else None
     if not isinstance(value, str) or not value:
-        raise CheckFailure(f"step {of!r} created an object without an id", {"missing": ["id"], "only_missing": True})
+        raise CheckFailure(f"step {of!r} created an object without an id", None, absent(["id"]))
     return value
 
 
@@ -480,12 +420,12 @@ def deleted(ctx: CheckContext, of: str) -> None:
     evidence: dict[str, Any] = {"status": status, "id": object_id, "body": answer.excerpt(300)}
     if 200 <= status < 300:
         body = answer.json if isinstance(answer.json, dict) else {}
-        expected = {"id": object_id, "object": DELETED_OBJECT[ctx.api], "deleted": True}
+        expected = {"id": object_id, "object": endpoint(ctx.api, "delete").object, "deleted": True}
         wrong = {k: body.get(k) for k, v in expected.items() if body.get(k) != v}
         if wrong:
             missing = [k for k in wrong if k not in body]
-            evidence.update(missing=missing, only_missing=len(missing) == len(wrong))
-            raise CheckFailure(f"DELETE answered {clip(wrong, 160)}, expected {expected}", evidence)
+            raise CheckFailure(f"DELETE answered {clip(wrong, 160)}, expected {expected}", evidence,
+                               absent(missing, only=len(missing) == len(wrong)))
         return
     message = error_message(answer.json) or answer.excerpt(120)
     if status == 404:
@@ -543,7 +483,7 @@ def instructions_not_carried(ctx: CheckContext, of: str) -> None:
                       {"previous_response_id": linked, "expected": earlier_id})
     if "instructions" not in body:
         raise CheckFailure("the chained answer has no instructions field, so what the turn ran under is not shown",
-                           {"missing": ["instructions"], "only_missing": True})
+                           None, absent(["instructions"]))
     got = body["instructions"]
     if got == carried and request.get("instructions") != carried:
         raise CheckFailure(f"the chained answer carries step {of!r}'s instructions {clip(carried, 80)}",

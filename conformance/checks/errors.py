@@ -13,11 +13,12 @@ import json
 import re
 from typing import Any
 
+from conformance.api.vocabulary import ERROR_KEYS
+from conformance.checks.findings import CheckFailure, absent
 from conformance.checks.registry import CheckContext, check
-from conformance.exchanges import Exchange
-from conformance.verdicts import CheckFailure
+from conformance.transport.exchange import Exchange
 
-ENVELOPE_KEYS = ("message", "type", "param", "code")
+ENVELOPE_KEYS = ERROR_KEYS
 
 # Per profile: which JSON types each envelope key may take (all four keys are required in every
 # profile), whether the content type must be application/json, and whether the case's expected
@@ -110,7 +111,7 @@ def error_envelope(ctx: CheckContext, param: str | list[str] | None = None,
     if kind != "openai":
         description = DESCRIPTIONS.get(kind, f"a body whose 'error' is not an object ({kind})")
         raise CheckFailure(f"{exchange.status} answered {description}, not the OpenAI error envelope: "
-                           f"{exchange.excerpt(160)}", {**evidence, "missing": ["error"], "only_missing": False})
+                           f"{exchange.excerpt(160)}", evidence, absent(["error"], only=False))
     error = exchange.json["error"]
     missing = [key for key in ENVELOPE_KEYS if key not in error]
     problems = [f"error.{key} is missing" for key in missing]
@@ -125,5 +126,5 @@ def error_envelope(ctx: CheckContext, param: str | list[str] | None = None,
     if rules["names"] and code is not None and error.get("code") not in ([code] if isinstance(code, str) else code):
         problems.append(f"error.code is {error.get('code')!r}, expected {code!r}")
     if problems:
-        evidence.update(missing=missing, only_missing=len(missing) == len(problems))
-        raise CheckFailure(f"{exchange.status} error envelope: " + "; ".join(problems), evidence)
+        raise CheckFailure(f"{exchange.status} error envelope: " + "; ".join(problems), evidence,
+                           absent(missing, only=len(missing) == len(problems)))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.checks.findings import CheckFailure, HarnessError, Ignored, Unsupported
 from conformance.checks.registry import CheckContext, check
-from conformance.verdicts import CheckFailure, HarnessError, Ignored, Unsupported
 
 
 # Transport errors (exception class names) that mean the server dropped an accepted request.

@@ -6,9 +6,10 @@ import base64
 import binascii
 from typing import Any
 
-from conformance.checks.behaviour import clip, summarize
+from conformance.api.arguments import clip
+from conformance.checks.behaviour import summarize
+from conformance.checks.findings import CheckFailure, Ignored, absent
 from conformance.checks.registry import CheckContext, check
-from conformance.verdicts import CheckFailure, Ignored
 
 # The fields of each annotation type and their JSON types (the spec's UrlCitationBody, FileCitationBody,
 # ContainerFileCitationBody; the corpus answers carry exactly these). Chat nests a url_citation's fields
@@ -48,7 +49,7 @@ def chat_audio(ctx: CheckContext) -> None:
     problems = [key for key in ("id", "data", "transcript") if not isinstance(audio.get(key), str)]
     if problems:
         raise CheckFailure(f"message.audio lacks string {', '.join(problems)}",
-                           {"missing": problems, "only_missing": True})
+                           None, absent(problems))
     try:
         base64.b64decode(audio["data"], validate=True)
     except (binascii.Error, ValueError):
@@ -123,8 +124,7 @@ def refusal(ctx: CheckContext) -> None:
     refused, problems, missing = judge(body)
     if problems:
         raise CheckFailure(f"malformed refusal: {summarize(problems)}",
-                           {"problems": problems[:10], "missing": missing,
-                            "only_missing": bool(missing) and len(missing) == len(problems)})
+                           {"problems": problems[:10]}, absent(missing, only=len(missing) == len(problems)))
     if not refused:
         text = ctx.observation.text or ""
         raise Ignored(f"no refusal produced; the refusal shape was not exercised (the model answered "
@@ -209,12 +209,11 @@ def annotations(ctx: CheckContext, type: str = "url_citation") -> None:  # noqa:
             if annotation["type"] != type:
                 continue
             count += 1
-            found, absent = _annotation_problems(ctx.api, annotation, type, text, label)
+            found, lacking = _annotation_problems(ctx.api, annotation, type, text, label)
             problems += found
-            missing += absent
+            missing += lacking
     if problems:
         raise CheckFailure(f"malformed annotations: {summarize(problems)}",
-                           {"problems": problems[:10], "missing": sorted(set(missing)),
-                            "only_missing": bool(missing) and len(missing) == len(problems)})
+                           {"problems": problems[:10]}, absent(sorted(set(missing)), only=len(missing) == len(problems)))
     if not count:
         raise Ignored(f"no {type} annotation in the answer: the request was accepted but no sources came back")

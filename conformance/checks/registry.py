@@ -12,9 +12,31 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable
 
-from conformance.exchanges import Exchange
-from conformance.observations import Observation, observe, result_object
-from conformance.verdicts import CheckFailure, Failure, HarnessError
+from conformance.checks.findings import CheckFailure, Failure, HarnessError
+from conformance.observations.observation import Observation, observe, result_object
+from conformance.transport.exchange import Exchange
+
+
+@dataclass(frozen=True)
+class Companion:
+    """A second run of the same case that a check compares the judged run with.
+
+    Its exchanges are recorded in the same cassette under step names ``<prefix>.<step>``.
+    """
+
+    prefix: str
+    other_api: bool  # run the other API's steps (else this API's)
+    stream: bool | None  # None: the judged run's stream mode; False: not streamed
+    only_when_streamed: bool = False  # needed only when the judged run streams
+
+    def step(self, name: str) -> str:
+        """The companion's name for step ``name``."""
+        return f"{self.prefix}.{name}"
+
+
+# The same case through the other API (cross_api), and the same case without streaming (stream_parity).
+OTHER_API = Companion("other", other_api=True, stream=None)
+NON_STREAM = Companion("plain", other_api=False, stream=False, only_when_streamed=True)
 
 
 @dataclass
@@ -25,6 +47,8 @@ class Check:
     needs_success: bool  # skip (no finding) when the judged step did not answer 2xx
     apis: tuple[str, ...]
     implicit: bool  # run on every step of every case (and every audited interaction) without being named
+    companion: Companion | None = None  # a second run this check compares with
+    validate: Callable[[dict[str, Any]], str | None] | None = None  # parameter values a case may give
     # Computed once at registration: inspect.signature costs more than many checks do, and run_check
     # needs it on every call to report bad parameters as an ERROR finding instead of a crash.
     signature: inspect.Signature = field(init=False, repr=False)
@@ -38,9 +62,11 @@ class Check:
         return [p for p in self.signature.parameters if p != "ctx"]
 
     def bind_error(self, params: dict[str, Any]) -> str | None:
-        """Why ``fn(ctx, **params)`` cannot be called (a TypeError's message), or None when it can."""
+        """Why ``fn(ctx, **params)`` cannot be called (a bad name, or a value the check refuses), or None."""
         # without parameters (every implicit check, most named ones) the answer is known since registration
-        return self.bare_error if not params else _bind_error(self.signature, params)
+        if not params:
+            return self.bare_error
+        return _bind_error(self.signature, params) or (self.validate(params) if self.validate else None)
 
 
 def _bind_error(signature: inspect.Signature, params: dict[str, Any]) -> str | None:
@@ -60,18 +86,21 @@ def implicit_checks() -> list[str]:
 
 
 def check(name: str, *, needs_success: bool = True, apis: tuple[str, ...] = ("chat", "responses"),
-          implicit: bool = False):
+          implicit: bool = False, companion: Companion | None = None,
+          validate: Callable[[dict[str, Any]], str | None] | None = None):
     """Register ``fn`` under ``name``. Registering a name twice is a programming error.
 
     ``implicit`` checks run on every answer (the JSON Schema and documented-shape checks,
-    the stream grammar); the others run where a case names them.
+    the stream grammar); the others run where a case names them. ``companion`` declares a
+    second run of the case the check compares with; the runner makes it. ``validate`` checks
+    parameter values when a case file loads (returns why they are wrong, or None).
     """
 
     def register(fn: Callable[..., None]) -> Callable[..., None]:
         if name in CHECKS:
             raise ValueError(f"check {name!r} is registered twice ({CHECKS[name].fn.__module__} and {fn.__module__})")
         doc = inspect.getdoc(fn) or ""
-        CHECKS[name] = Check(name, fn, doc, needs_success, apis, implicit)
+        CHECKS[name] = Check(name, fn, doc, needs_success, apis, implicit, companion, validate)
         return fn
 
     return register
@@ -84,11 +113,8 @@ class CheckContext:
     api: str
     exchanges: dict[str, Exchange]
     profile: str = "compat"
-    case_id: str = ""
     step: str | None = None  # the step the check judges; default: the last one
-    stream: bool = False
-    target: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    deterministic: bool = False  # the target answers the same request the same way (text comparisons hold)
 
     @property
     def exchange(self) -> Exchange:
@@ -135,7 +161,7 @@ def run_check(name: str, ctx: CheckContext, params: dict[str, Any] | None = None
     params = dict(params or {})
     step = params.pop("step", None)
     if step is not None:
-        ctx = CheckContext(**{k: v for k, v in ctx.__dict__.items() if k not in ("body", "observation", "step")}, step=step)
+        ctx = CheckContext(ctx.api, ctx.exchanges, ctx.profile, step, ctx.deterministic)
     check_ = CHECKS.get(name)
     if check_ is None:
         return [Failure(name, f"unknown check {name!r}", HarnessError.verdict, step)]
@@ -150,5 +176,6 @@ def run_check(name: str, ctx: CheckContext, params: dict[str, Any] | None = None
             return []  # the status check reports the answer; judging an error body here would double-count
         check_.fn(ctx, **params)
     except CheckFailure as failure:
-        return [Failure(name, failure.message, failure.verdict, step or ctx.step_name(), failure.evidence)]
+        return [Failure(name, failure.message, failure.verdict, step or ctx.step_name(), failure.evidence,
+                        failure.missing)]
     return []

@@ -12,21 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from conformance.api.endpoints import other_api
+from conformance.api.vocabulary import ONLY_PARAMETERS
+from conformance.checks.findings import Ignored
 from conformance.checks.registry import CheckContext, check
-from conformance.verdicts import Ignored
-
-# Top-level parameters of one API that the other does not have (spec CreateChatCompletionRequest vs
-# CreateResponse). Not listed: the penalties, which Response objects echo since 2026-01.
-CHAT_ONLY = (
-    "messages", "response_format", "max_tokens", "max_completion_tokens", "reasoning_effort", "n", "functions",
-    "function_call", "logit_bias", "logprobs", "seed", "stop", "modalities", "audio", "prediction",
-    "web_search_options", "verbosity",
-)
-RESPONSES_ONLY = (
-    "input", "instructions", "max_output_tokens", "previous_response_id", "text", "reasoning", "include",
-    "truncation", "background", "conversation", "max_tool_calls", "prompt", "context_management",
-)
-
 
 def _tool_problems(tools: Any, api: str) -> list[str]:
     """Function tools in the other API's shape (chat nests them under ``function``; Responses is flat)."""
@@ -69,12 +58,11 @@ def request_params(ctx: CheckContext) -> None:
     body = exchange.request_body
     if exchange.method != "POST" or not isinstance(body, dict):
         return
-    if exchange.endpoint == "responses":
-        api, foreign = "responses", CHAT_ONLY
-    elif exchange.endpoint == "chat/completions":
-        api, foreign = "chat", RESPONSES_ONLY
-    else:
+    route = exchange.route
+    if route is None or route.role != "create" or route.api not in ONLY_PARAMETERS:
         return
+    api = route.api
+    foreign = ONLY_PARAMETERS[other_api(api)]
     params = [name for name in foreign if name in body]
     problems = []
     if params:

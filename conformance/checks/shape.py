@@ -10,78 +10,17 @@ Each runs on every 2xx answer and decides itself whether it applies:
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from conformance.api.arguments import parse_object
+from conformance.api.endpoints import other_api
+from conformance.api.vocabulary import (CALL_ID_ITEMS, CALL_ID_PREFIX, CHAT_ID_PREFIX, ITEM_ID_PREFIXES,
+                                        RESPONSE_ID_PREFIX, USAGE_NAMES)
+from conformance.checks.findings import CheckFailure, absent
 from conformance.checks.registry import CheckContext, check
-from conformance.observations import output_text
-from conformance.verdicts import CheckFailure
+from conformance.observations.observation import output_text
 
 SHOWN = 3  # problems spelled out in a message
-
-# (api, endpoint, method) -> the `object` value of the answer body.
-OBJECT_VALUES = {
-    ("chat", "chat/completions", "POST"): "chat.completion",
-    ("chat", "chat/completions", "GET"): "list",
-    ("chat", "chat/completions/{id}", "GET"): "chat.completion",
-    ("chat", "chat/completions/{id}", "POST"): "chat.completion",
-    ("chat", "chat/completions/{id}", "DELETE"): "chat.completion.deleted",
-    ("chat", "chat/completions/{id}/messages", "GET"): "list",
-    ("responses", "responses", "POST"): "response",
-    ("responses", "responses/{id}", "GET"): "response",
-    ("responses", "responses/{id}/cancel", "POST"): "response",
-    ("responses", "responses/{id}", "DELETE"): "response.deleted",
-    ("responses", "responses/{id}/input_items", "GET"): "list",
-    ("responses", "responses/compact", "POST"): "response.compaction",
-    ("responses", "responses/input_tokens", "POST"): "response.input_tokens",
-}
-
-# Endpoints answering with a generation result (a chat.completion or a response).
-RESULT_ENDPOINTS = {
-    ("chat", "chat/completions", "POST"),
-    ("chat", "chat/completions/{id}", "GET"),
-    ("chat", "chat/completions/{id}", "POST"),
-    ("responses", "responses", "POST"),
-    ("responses", "responses/{id}", "GET"),
-    ("responses", "responses/{id}/cancel", "POST"),
-}
-
-# Id prefixes OpenAI uses (api-differences 3.4); judged under the openai profile only.
-CHAT_ID_PREFIX = "chatcmpl-"
-RESPONSE_ID_PREFIX = "resp_"
-CALL_ID_PREFIX = "call_"
-ITEM_ID_PREFIXES = {
-    "message": "msg_",
-    "function_call": "fc_",
-    "reasoning": "rs_",
-    "web_search_call": "ws_",
-    "file_search_call": "fs_",
-    "code_interpreter_call": "ci_",
-    "image_generation_call": "ig_",
-    "mcp_list_tools": "mcpl_",
-    "mcp_call": "mcp_",
-    "mcp_approval_request": "mcpr_",
-    "computer_call": "cu_",
-    "apply_patch_call": "apc_",
-    "custom_tool_call": "ctc_",
-    "tool_search_call": "tsc_",
-    "tool_search_output": "tso_",
-    "compaction": "cmp_",
-}
-CALL_ID_ITEMS = ("function_call", "computer_call", "apply_patch_call", "custom_tool_call")
-
-# Usage field names per API; the other API's names in a body are a failure.
-USAGE_NAMES = {
-    "chat": {"input": "prompt_tokens", "output": "completion_tokens",
-             "input_details": "prompt_tokens_details", "output_details": "completion_tokens_details"},
-    "responses": {"input": "input_tokens", "output": "output_tokens",
-                  "input_details": "input_tokens_details", "output_details": "output_tokens_details"},
-}
-
-
-def _key(ctx: CheckContext) -> tuple[Any, Any, str]:
-    exchange = ctx.exchange
-    return exchange.api, exchange.endpoint, exchange.method.upper()
 
 
 def _plain_body(ctx: CheckContext) -> dict[str, Any] | None:
@@ -95,7 +34,8 @@ def _plain_body(ctx: CheckContext) -> dict[str, Any] | None:
 
 def _result_body(ctx: CheckContext) -> dict[str, Any] | None:
     """The generation result of a create/retrieve answer: the JSON body or the reassembled stream."""
-    if _key(ctx) not in RESULT_ENDPOINTS:
+    route = ctx.exchange.route
+    if route is None or not route.result:
         return None
     body = ctx.body
     return body if isinstance(body, dict) else None
@@ -112,7 +52,8 @@ def object_value(ctx: CheckContext) -> None:
 
     Non-stream answers only: chunk and event objects are the stream checks' business.
     """
-    expected = OBJECT_VALUES.get(_key(ctx))
+    route = ctx.exchange.route
+    expected = route.object if route else None
     body = _plain_body(ctx)
     if expected is None or body is None:
         return
@@ -120,10 +61,8 @@ def object_value(ctx: CheckContext) -> None:
     if got == expected:
         return
     if "object" not in body:
-        raise CheckFailure(f"no `object` field (expected {expected!r})",
-                           {"missing": ["object"], "only_missing": True, "expected": expected})
-    raise CheckFailure(f"`object` is {got!r}, expected {expected!r}",
-                       {"missing": [], "only_missing": False, "expected": expected, "got": got})
+        raise CheckFailure(f"no `object` field (expected {expected!r})", {"expected": expected}, absent(["object"]))
+    raise CheckFailure(f"`object` is {got!r}, expected {expected!r}", {"expected": expected, "got": got})
 
 
 def _dicts(value: Any) -> list[tuple[int, dict[str, Any]]]:
@@ -171,19 +110,18 @@ def id_prefix(ctx: CheckContext) -> None:
     """
     if ctx.profile != "openai":
         return
-    api, endpoint, method = _key(ctx)
+    route = ctx.exchange.route
     body = _result_body(ctx) or _plain_body(ctx)
-    if body is None or endpoint is None:
+    if body is None or route is None:
         return
     problems: list[str] = []
-    if api == "chat":
-        problems = _chat_ids(body, list_items=(endpoint, method) == ("chat/completions", "GET")
-                             or endpoint == "chat/completions/{id}/messages")
-    elif endpoint in ("responses", "responses/{id}", "responses/{id}/cancel"):
+    if route.api == "chat":
+        problems = _chat_ids(body, list_items=route.role in ("list", "list_items"))
+    elif route.api == "responses" and route.result:
         if isinstance(body.get("id"), str) and not body["id"].startswith(RESPONSE_ID_PREFIX):
             problems.append(f"id {body['id']!r} lacks {RESPONSE_ID_PREFIX!r}")
         problems += _item_ids(body.get("output"), "output")
-    elif endpoint == "responses/{id}/input_items":
+    elif route.api == "responses" and route.role == "list_items":
         problems = _item_ids(body.get("data"), "data")
     if problems:
         raise CheckFailure(f"ids without OpenAI's prefix: {_summary(problems)}", {"problems": problems})
@@ -196,9 +134,10 @@ def output_container(ctx: CheckContext) -> None:
     Non-stream create/retrieve answers only.
     """
     body = _plain_body(ctx)
-    api = ctx.exchange.api
-    if body is None or _key(ctx) not in RESULT_ENDPOINTS:
+    route = ctx.exchange.route
+    if body is None or route is None or not route.result:
         return
+    api = route.api
     own, other = ("choices", "output") if api == "chat" else ("output", "choices")
     problems = []
     if other in body:
@@ -213,9 +152,8 @@ def output_container(ctx: CheckContext) -> None:
         if untyped:
             problems.append(f"output items without a string `type`: {untyped[:5]}")
     if problems:
-        only_missing = problems == [f"no `{own}`"]
-        raise CheckFailure(f"{api} answer: {'; '.join(problems)}",
-                           {"missing": [own] if own not in body else [], "only_missing": only_missing})
+        raise CheckFailure(f"{api} answer: {'; '.join(problems)}", None,
+                           absent([own] if own not in body else [], only=problems == [f"no `{own}`"]))
 
 
 @check("usage_fields", implicit=True)
@@ -230,16 +168,16 @@ def usage_fields(ctx: CheckContext) -> None:
     if not isinstance(usage, dict) or api not in USAGE_NAMES:
         return
     own = USAGE_NAMES[api]
-    other = USAGE_NAMES["responses" if api == "chat" else "chat"]
+    other = USAGE_NAMES[other_api(api)]
     problems = []
-    foreign = [name for name in other.values() if name in usage]
+    foreign = [name for key, name in other.items() if key != "total" and name in usage]
     if foreign:
         problems.append(f"uses the other API's names {foreign} (expected {own['input']}/{own['output']})")
-    missing = [name for name in (own["input"], own["output"], "total_tokens") if name not in usage]
+    missing = [name for name in (own["input"], own["output"], own["total"]) if name not in usage]
     if missing and not foreign:
         problems.append(f"missing {missing}")
     counts = {k: usage.get(own[k]) for k in ("input", "output")}
-    total = usage.get("total_tokens")
+    total = usage.get(own["total"])
     if all(_is_int(v) for v in (*counts.values(), total)) and counts["input"] + counts["output"] != total:
         problems.append(f"total_tokens {total} != {own['input']} {counts['input']} + {own['output']} "
                         f"{counts['output']}")
@@ -248,27 +186,12 @@ def usage_fields(ctx: CheckContext) -> None:
     if _is_int(reasoning) and _is_int(counts["output"]) and reasoning > counts["output"]:
         problems.append(f"reasoning_tokens {reasoning} > {own['output']} {counts['output']}")
     if problems:
-        raise CheckFailure(f"{api} usage: {'; '.join(problems)}",
-                           {"missing": missing, "only_missing": bool(missing) and len(problems) == 1
-                            and not foreign, "usage": usage})
+        raise CheckFailure(f"{api} usage: {'; '.join(problems)}", {"usage": usage},
+                           absent(missing, only=len(problems) == 1 and not foreign))
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _arguments_problem(arguments: Any) -> str | None:
-    """Why ``arguments`` is not a string holding a JSON object (None when it is)."""
-    if not isinstance(arguments, str):
-        kind = "an object" if isinstance(arguments, dict) else type(arguments).__name__
-        return f"is {kind}, not a JSON string"
-    try:
-        parsed = json.loads(arguments)
-    except ValueError:
-        return f"is not valid JSON: {arguments[:60]!r}"
-    if not isinstance(parsed, dict):
-        return f"is JSON {type(parsed).__name__}, not an object"
-    return None
 
 
 @check("arguments_string", implicit=True)
@@ -290,7 +213,7 @@ def arguments_string(ctx: CheckContext) -> None:
                 function = call.get("function")
                 if not isinstance(function, dict) or "arguments" not in function:
                     continue  # custom tool calls carry `input`; absence is the schema check's business
-                problem = _arguments_problem(function["arguments"])
+                _, problem = parse_object(function["arguments"])
                 if problem:
                     problems.append(f"choices[{c}].message.tool_calls[{t}] ({function.get('name')}) arguments "
                                     + problem)
@@ -300,7 +223,7 @@ def arguments_string(ctx: CheckContext) -> None:
                 continue
             if item.get("status") in ("incomplete", "in_progress"):
                 continue
-            problem = _arguments_problem(item["arguments"])
+            _, problem = parse_object(item["arguments"])
             if problem:
                 problems.append(f"output[{i}] function_call ({item.get('name')}) arguments {problem}")
     if problems:
@@ -311,7 +234,7 @@ def arguments_string(ctx: CheckContext) -> None:
 def output_text_derived(ctx: CheckContext) -> None:
     """When a response carries ``output_text`` on the wire, it equals the text derived from its message items (as the SDKs derive it); its absence is fine."""
     body = _result_body(ctx)
-    if body is None or ctx.exchange.api != "responses" or body.get("output_text") is None:
+    if body is None or body.get("output_text") is None:
         return
     wire = body["output_text"]
     derived = output_text(body) or ""

@@ -1,26 +1,54 @@
-"""Stream checks: content type, the stream grammars of both APIs, and stream vs non-stream parity.
+"""Stream checks: content type and the stream grammars of both APIs.
 
 The implicit checks run on every answer and return at once unless the request
 asked for a stream or the answer is one. Each reports one rule family of the
-grammar walk (``conformance.streams``), which runs once per exchange and profile.
+grammar walk (``conformance.observations.streams``), which runs once per exchange
+and profile and only reports problems; ``raise_problems`` turns a family's problems
+into one finding.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from conformance import streams
-from conformance.checks.registry import CheckContext, check
-from conformance.observations import Observation, observe
-from conformance.verdicts import CheckFailure, HarnessError
+from conformance.checks.findings import CheckFailure, Failure, absent
+from conformance.checks.registry import CheckContext, check, run_check
+from conformance.observations import streams
+from conformance.observations.streams.problems import KEPT, SHOWN, Problem, collapse
+from conformance.transport.exchange import Exchange
+
+
+def raise_problems(problems: list[Problem], failure: type[CheckFailure] = CheckFailure) -> None:
+    """Return when there is no problem, else raise one failure describing them all."""
+    if not problems:
+        return
+    merged = collapse(problems)
+    parts = []
+    for problem, count in merged[:SHOWN]:
+        text = problem.located()
+        if count > 1:
+            text += f" (and the same on {count - 1} more event{'s' if count > 2 else ''})"
+        parts.append(text)
+    if merged[0][0].excerpt:
+        parts[0] += f" -- saw: {merged[0][0].excerpt}"
+    message = "; ".join(parts)
+    missing = sorted({name for p in problems for name in p.missing})
+    if len(merged) > SHOWN:
+        message += f"; and {len(merged) - SHOWN} more"
+        if missing:  # the ones not spelled out may lack other fields: name them all
+            message += f" (absent: {', '.join(missing[:12])}{', ...' if len(missing) > 12 else ''})"
+    evidence: dict[str, Any] = {
+        "problems": [dict(p.as_dict(), count=c) for p, c in merged[:KEPT]],
+        "count": len(problems),
+    }
+    raise failure(message, evidence, absent(missing, only=all(p.only_missing for p in problems)))
 
 
 def _report(ctx: CheckContext, family: str) -> None:
     """Raise the problems of one rule family of the judged stream, if any."""
     if not streams.is_stream(ctx.exchange):
         return
-    streams.raise_problems(streams.analyse(ctx.exchange, ctx.profile).get(family, []))
+    raise_problems(streams.analyse(ctx.exchange, ctx.profile).get(family, []))
 
 
 @check("stream_content_type", implicit=True)
@@ -112,101 +140,18 @@ def chat_stream_usage(ctx: CheckContext) -> None:
     _report(ctx, "usage")
 
 
-# -- parity ------------------------------------------------------------------------------------------------------
-
-ASPECTS = ("finish", "tool_names", "argument_keys", "json_keys", "text")
-DEFAULT_ASPECTS = ("finish", "tool_names", "argument_keys", "json_keys")
-
-
-def _arguments_keys(observation: Observation) -> list[tuple[Any, Any]]:
-    out = []
-    for call in observation.tool_calls:
-        try:
-            parsed = json.loads(call.arguments) if isinstance(call.arguments, str) else call.arguments
-        except ValueError:
-            parsed = None
-        out.append((call.name, sorted(parsed) if isinstance(parsed, dict) else None))
-    return sorted(out, key=repr)
+# The implicit checks that judge streams, in report order (the audit runs them on recorded streams).
+STREAM_CHECKS = ("stream_content_type", "stream_framing", "stream_event_schema", "stream_sequence", "stream_envelope",
+                 "stream_nesting", "stream_reassembly", "stream_error", "chat_stream_chunks", "chat_stream_tool_calls",
+                 "chat_stream_usage")
 
 
-def _key_paths(value: Any, prefix: str = "") -> set[str]:
-    """The object key paths of a JSON value (``a``, ``a.b``, ``list[].c``), array positions ignored."""
-    paths: set[str] = set()
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            path = f"{prefix}.{key}" if prefix else str(key)
-            paths.add(path)
-            paths |= _key_paths(inner, path)
-    elif isinstance(value, list):
-        for inner in value:
-            paths |= _key_paths(inner, prefix + "[]")
-    return paths
-
-
-def _json_of(text: str | None) -> tuple[bool, Any]:
-    try:
-        return True, json.loads(text) if isinstance(text, str) else None
-    except ValueError:
-        return False, None
-
-
-def _first_difference(a: str, b: str) -> str:
-    at = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
-    return f"they differ from character {at}: streamed {a[at:at + 40]!r}, non-streamed {b[at:at + 40]!r}"
-
-
-@check("stream_parity")
-def stream_parity(ctx: CheckContext, aspects: list[str] | None = None) -> None:
-    """The streamed answer reassembles to what the non-streamed one (step ``plain.<step>``) has: ``finish`` (same
-    finish class), ``tool_names``, ``argument_keys``, ``json_keys`` (of the text as JSON), ``text`` (identical).
-    Default: all but ``text``.
-
-    ``text`` is compared only for a target declared ``deterministic`` (a mock, or a model at temperature 0);
-    elsewhere two samplings may word the answer differently, so the aspect is skipped without a finding."""
-    wanted = list(aspects or DEFAULT_ASPECTS)
-    unknown = [a for a in wanted if a not in ASPECTS]
-    if unknown:
-        raise HarnessError(f"unknown stream_parity aspects {unknown}; known: {', '.join(ASPECTS)}")
-    if ctx.extra.get("deterministic") is not True:
-        wanted = [a for a in wanted if a != "text"]  # a case-level aspect: silently not meaningful here
-    streamed_exchange = ctx.exchange
-    if not streamed_exchange.requested_stream:
-        return  # the non-stream run of a `stream: both` case: nothing to compare with
-    name = ctx.step_name()
-    plain_exchange = ctx.get(f"plain.{name}")
-    if not plain_exchange.ok:
-        raise HarnessError(f"the non-stream companion step 'plain.{name}' answered {plain_exchange.status}: "
-                           f"nothing to compare the stream with")
-    streamed, plain = observe(streamed_exchange), observe(plain_exchange)
-    if streamed is None or plain is None:
-        which = "streamed" if streamed is None else "non-streamed"
-        raise CheckFailure(f"the {which} answer has no {ctx.api} object to compare: "
-                           f"{(streamed_exchange if streamed is None else plain_exchange).excerpt()}")
-    found = []
-    if "finish" in wanted and streamed.finish != plain.finish:
-        found.append(f"finish: streamed {streamed.finish!r}, non-streamed {plain.finish!r}")
-    if "tool_names" in wanted:
-        names = sorted(str(c.name) for c in streamed.tool_calls), sorted(str(c.name) for c in plain.tool_calls)
-        if names[0] != names[1]:
-            found.append(f"tool_names: streamed {names[0]}, non-streamed {names[1]}")
-    if "argument_keys" in wanted:
-        keys = _arguments_keys(streamed), _arguments_keys(plain)
-        if keys[0] != keys[1]:
-            found.append(f"argument_keys: streamed {keys[0]}, non-streamed {keys[1]}")
-    if "json_keys" in wanted:
-        (s_ok, s_json), (p_ok, p_json) = _json_of(streamed.text), _json_of(plain.text)
-        if s_ok and p_ok and s_json is not None and p_json is not None:
-            paths = _key_paths(s_json), _key_paths(p_json)
-            if paths[0] != paths[1]:
-                found.append(f"json_keys: only streamed {sorted(paths[0] - paths[1])}, only non-streamed "
-                             f"{sorted(paths[1] - paths[0])}")
-        elif s_ok != p_ok:
-            found.append("json_keys: the " + ("non-streamed" if s_ok else "streamed") + " text is not JSON, the "
-                         "other is")
-    if "text" in wanted and streamed.text != plain.text:
-        a, b = streamed.text or "", plain.text or ""
-        found.append(f"text: {_first_difference(a, b)}" if streamed.text is not None and plain.text is not None
-                     else f"text: streamed {streamed.text!r}, non-streamed {plain.text!r}")
-    if found:
-        raise CheckFailure("the stream and the non-stream answer differ: " + "; ".join(found),
-                           {"aspects": wanted, "differences": found})
+def check_stream(exchange: Exchange, profile: str) -> list[Failure]:
+    """Every stream check on one exchange: a list of findings (empty when it conforms)."""
+    if exchange.api not in ("chat", "responses"):
+        return []
+    ctx = CheckContext(api=exchange.api, exchanges={exchange.step: exchange}, profile=profile, step=exchange.step)
+    failures: list[Failure] = []
+    for name in STREAM_CHECKS:
+        failures += run_check(name, ctx)
+    return failures

@@ -1,0 +1,352 @@
+"""A fast yes/no pre-check for the small contracts that judge stream events and chunks.
+
+jsonschema's validator costs about 0.4 ms per stream event, and the audit judges
+tens of thousands of events. ``checker(profile, name)`` compiles a contract into
+nested closures for the keywords our event contracts use; it returns None when a
+contract (or one it refers to) uses any other keyword, and then only jsonschema is
+used. A ``True`` answer is exact (jsonschema would find no error); on ``False`` the
+caller asks jsonschema for the errors and their wording.
+
+``absent(profile, name, instance)`` goes one step further for whole bodies, which in
+old recordings are mostly valid except for fields OpenAI added later: it lists the
+objects lacking required fields, in the order jsonschema would report them, and
+gives up (None) as soon as anything else is wrong. tests/test_perf_equivalence.py
+compares both against jsonschema over the corpus and code-built mutants.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
+
+from conformance.api import contracts
+
+Check = Callable[[Any], bool]
+# Annotations only (``format`` too: contracts.validator asserts no formats).
+IGNORED = {"$schema", "$id", "$comment", "$defs", "title", "description", "default", "examples", "format"}
+
+
+class _Unsupported(Exception):
+    """The contract uses a keyword this pre-check does not implement."""
+
+
+def _is_type(value: Any, name: str) -> bool:
+    """JSON Schema's type test (booleans are not numbers; 1.0 is an integer)."""
+    if name == "string":
+        return isinstance(value, str)
+    if name == "object":
+        return isinstance(value, dict)
+    if name == "array":
+        return isinstance(value, list)
+    if name == "null":
+        return value is None
+    if name == "boolean":
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if name == "integer":
+        return isinstance(value, int) or isinstance(value, float) and value.is_integer()
+    if name == "number":
+        return isinstance(value, (int, float))
+    raise _Unsupported(f"type {name}")
+
+
+def _equal(a: Any, b: Any) -> bool:
+    """JSON equality as jsonschema's enum/const see it (true is not 1)."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return isinstance(a, bool) and isinstance(b, bool) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b or isinstance(a, (int, float)) and isinstance(b, (int, float)) and a == b
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.docs: dict[Path, Any] = {}
+        self.refs: dict[tuple[Path, str], list[Check]] = {}  # a cell per ref target, filled after compiling (cycles)
+        self.explained: dict[tuple[Path, str], list[Explain]] = {}  # the same for ``explain``
+
+    def doc(self, path: Path) -> Any:
+        if path not in self.docs:
+            self.docs[path] = json.loads(path.read_text())
+        return self.docs[path]
+
+    def target(self, ref: str, base: Path) -> tuple[tuple[Path, str], Any]:
+        """The (file, pointer) key of a ``$ref`` and the schema node it points to."""
+        file_part, _, pointer = ref.partition("#")
+        path = (base.parent / file_part).resolve() if file_part else base
+        if not path.exists():
+            raise _Unsupported(f"unresolved $ref {ref}")
+        node = self.doc(path)
+        for part in [p for p in pointer.split("/") if p]:
+            node = node[part.replace("~1", "/").replace("~0", "~")]
+        return (path, pointer), node
+
+    def ref(self, ref: str, base: Path) -> Check:
+        key, node = self.target(ref, base)
+        if key not in self.refs:
+            cell: list[Check] = []
+            self.refs[key] = cell
+            cell.append(self.compile(node, key[0]))
+        cell = self.refs[key]
+        return lambda value: cell[0](value)
+
+    def compile(self, node: Any, base: Path) -> Check:
+        if node is True or node == {}:
+            return lambda value: True
+        if node is False:
+            return lambda value: False
+        if not isinstance(node, dict):
+            raise _Unsupported(repr(node))
+        keys = set(node) - IGNORED
+        if keys == {"type"}:
+            return _type_test(node["type"])  # a leaf such as {"type": "string"}: no wrapper
+        if keys == {"$ref"}:
+            return self.ref(node["$ref"], base)
+        unknown = keys - {"type", "required", "properties", "additionalProperties", "items", "then", "else"}
+        others = [self.keyword(key, node[key], node, base) for key in node if key in unknown]
+        types = _type_test(node.get("type"))
+        required = tuple(node.get("required", ()))
+        properties = {name: self.compile(sub, base) for name, sub in node.get("properties", {}).items()}
+        extra = self.compile(node["additionalProperties"], base) if "additionalProperties" in node else None
+        items = self.compile(node["items"], base) if "items" in node else None
+
+        def check(value: Any) -> bool:
+            # one closure per schema node, plain loops: several times faster than a generic validator
+            if types is not None and not types(value):
+                return False
+            if isinstance(value, dict):
+                for name in required:
+                    if name not in value:
+                        return False
+                if properties or extra is not None:
+                    for name, inner in value.items():
+                        test = properties.get(name, extra)
+                        if test is not None and not test(inner):
+                            return False
+            elif items is not None and isinstance(value, list):
+                for inner in value:
+                    if not items(inner):
+                        return False
+            for test in others:
+                if not test(value):
+                    return False
+            return True
+
+        return check
+
+    def keyword(self, key: str, arg: Any, node: dict, base: Path) -> Check:
+        if key in ("enum", "const"):
+            options = arg if key == "enum" else [arg]
+            strings = frozenset(o for o in options if isinstance(o, str))
+            # strings (event types, statuses) are the common case: a set lookup
+            return lambda value: value in strings if isinstance(value, str) else any(
+                _equal(value, option) for option in options)
+        if key in BOUNDS:
+            kind, holds = BOUNDS[key]
+            return lambda value: not _is_type(value, kind) or holds(_size(value), arg)
+        if key == "pattern":
+            pattern = re.compile(arg)
+            return lambda value: not isinstance(value, str) or pattern.search(value) is not None
+        if key == "not":
+            inner = self.compile(arg, base)
+            return lambda value: not inner(value)
+        if key in ("allOf", "anyOf", "oneOf"):
+            checks = [self.compile(sub, base) for sub in arg]
+            if key == "allOf":
+                return lambda value: all(check(value) for check in checks)
+            if key == "anyOf":
+                return lambda value: any(check(value) for check in checks)
+            return lambda value: sum(1 for check in checks if check(value)) == 1
+        if key == "if":
+            condition = self.compile(arg, base)
+            then = self.compile(node.get("then", True), base)
+            otherwise = self.compile(node.get("else", True), base)
+            return lambda value: then(value) if condition(value) else otherwise(value)
+        if key == "$ref":
+            return self.ref(arg, base)
+        raise _Unsupported(key)
+
+
+    def explain_ref(self, ref: str, base: Path) -> Explain:
+        key, node = self.target(ref, base)
+        if key not in self.explained:
+            cell: list[Explain] = []
+            self.explained[key] = cell
+            cell.append(self.explain(node, key[0]))
+        cell = self.explained[key]
+        return lambda value, path, out: cell[0](value, path, out)
+
+    def explain(self, node: Any, base: Path) -> Explain:
+        """Like ``compile``, but appends an ``Absent`` to ``out`` for each object lacking required fields,
+        in jsonschema's order (the schema's keywords and properties in written order, depth first);
+        returns False as soon as anything else is wrong."""
+        valid = self.compile(node, base)
+        if not isinstance(node, dict):
+            return lambda value, path, out: valid(value)  # true/false schemas
+        steps = [self.explain_keyword(key, node[key], node, base) for key in node
+                 if key not in IGNORED and key not in ("then", "else")]
+
+        def explain(value: Any, path: tuple, out: list[Absent]) -> bool:
+            if valid(value):
+                return True  # exact: jsonschema finds nothing here, so skip the walk
+            for step in steps:
+                if not step(value, path, out):
+                    return False
+            return True
+
+        return explain
+
+    def explain_keyword(self, key: str, arg: Any, node: dict, base: Path) -> Explain:
+        """One keyword of ``explain``: the keywords that hold other schemas descend, the others are yes/no."""
+        if key == "required":
+            names = tuple(arg)
+
+            def required(value: Any, path: tuple, out: list[Absent]) -> bool:
+                if isinstance(value, dict) and any(name not in value for name in names):
+                    out.append(Absent(path, value, names))
+                return True
+
+            return required
+        if key == "properties":
+            inner = {name: self.explain(sub, base) for name, sub in arg.items()}
+
+            def properties(value: Any, path: tuple, out: list[Absent]) -> bool:
+                if isinstance(value, dict):
+                    for name, explain in inner.items():  # the schema's order, as jsonschema walks it
+                        if name in value and not explain(value[name], (*path, name), out):
+                            return False
+                return True
+
+            return properties
+        if key == "items":
+            each = self.explain(arg, base)
+
+            def items(value: Any, path: tuple, out: list[Absent]) -> bool:
+                if isinstance(value, list):
+                    for index, inner in enumerate(value):
+                        if not each(inner, (*path, index), out):
+                            return False
+                return True
+
+            return items
+        if key == "allOf":
+            parts = [self.explain(sub, base) for sub in arg]
+            return lambda value, path, out: all(part(value, path, out) for part in parts)
+        if key == "$ref":
+            return self.explain_ref(arg, base)
+        if key == "if":
+            condition = self.compile(arg, base)
+            then = self.explain(node["then"], base) if "then" in node else None
+            otherwise = self.explain(node["else"], base) if "else" in node else None
+
+            def if_(value: Any, path: tuple, out: list[Absent]) -> bool:
+                branch = then if condition(value) else otherwise
+                return branch is None or branch(value, path, out)
+
+            return if_
+        if key == "additionalProperties":
+            # jsonschema visits extra properties in set order: any problem in one is left to jsonschema
+            extra, known = self.compile(arg, base), set(node.get("properties", {}))
+            return lambda value, path, out: not isinstance(value, dict) or all(
+                extra(inner) for name, inner in value.items() if name not in known)
+        # type, enum, const, bounds, pattern, not, anyOf, oneOf: jsonschema reports an error exactly when the
+        # yes/no test fails, and none of those errors is an absent field
+        test = _type_test(arg) if key == "type" else self.keyword(key, arg, node, base)
+        return lambda value, path, out: test(value)
+
+
+class Absent(NamedTuple):
+    """Required fields absent from one object, shaped like the jsonschema ``required`` error they stand for."""
+
+    absolute_path: tuple  # where the object is (property names and list indexes)
+    instance: dict  # the object
+    validator_value: tuple  # its required names (some of which it lacks)
+    validator: str = "required"
+
+
+Explain = Callable[[Any, tuple, list], bool]
+
+
+BOUNDS = {  # keyword: (the JSON type it applies to, how the size compares with the bound)
+    "minimum": ("number", lambda size, bound: size >= bound),
+    "maximum": ("number", lambda size, bound: size <= bound),
+    "exclusiveMinimum": ("number", lambda size, bound: size > bound),
+    "exclusiveMaximum": ("number", lambda size, bound: size < bound),
+    "minItems": ("array", lambda size, bound: size >= bound),
+    "maxItems": ("array", lambda size, bound: size <= bound),
+    "minLength": ("string", lambda size, bound: size >= bound),
+    "maxLength": ("string", lambda size, bound: size <= bound),
+    "minProperties": ("object", lambda size, bound: size >= bound),
+}
+
+
+def _size(value: Any) -> Any:
+    """What a bound compares: a number itself, the length of a string (in code points), array or object."""
+    return value if isinstance(value, (int, float)) else len(value)
+
+
+PLAIN_TYPES = {"string": str, "object": dict, "array": list, "null": type(None), "boolean": bool}
+
+
+def _type_test(spec: Any) -> Check | None:
+    """The test of a ``type`` keyword (None when there is none)."""
+    if spec is None:
+        return None
+    names = spec if isinstance(spec, list) else [spec]
+    for name in names:
+        _is_type(None, name)  # raises on an unknown type name
+    plain = tuple(PLAIN_TYPES[name] for name in names if name in PLAIN_TYPES)
+    number, integer = "number" in names, "integer" in names
+
+    def test(value: Any) -> bool:
+        if isinstance(value, plain):
+            return True
+        if isinstance(value, bool):
+            return False  # a bool is an int to Python, never a number to JSON Schema
+        if number and isinstance(value, (int, float)):
+            return True
+        return integer and (isinstance(value, int) or isinstance(value, float) and value.is_integer())
+
+    return test
+
+
+@lru_cache(maxsize=None)
+def checker(profile: str, name: str) -> Check | None:
+    """A compiled yes/no check for contract ``name`` under ``profile``; None when it cannot be compiled."""
+    path = contracts.schema_path(profile, name)
+    if path is None:
+        return None
+    try:
+        compiler = _Compiler()
+        return compiler.compile(compiler.doc(path.resolve()), path.resolve())
+    except (_Unsupported, KeyError, ValueError):
+        return None
+
+
+@lru_cache(maxsize=None)
+def _explainer(profile: str, name: str) -> Explain | None:
+    path = contracts.schema_path(profile, name)
+    if path is None:
+        return None
+    try:
+        compiler = _Compiler()
+        return compiler.explain(compiler.doc(path.resolve()), path.resolve())
+    except (_Unsupported, KeyError, ValueError):
+        return None
+
+
+def absent(profile: str, name: str, instance: Any) -> list[Absent] | None:
+    """When absent required fields are all that is wrong with ``instance``: where they are, in jsonschema's
+    order (one ``Absent`` per object lacking some). None when anything else is wrong, when ``instance``
+    is valid, or when the contract cannot be compiled: then only jsonschema can say."""
+    explain = _explainer(profile, name)
+    if explain is None:
+        return None
+    out: list[Absent] = []
+    return out if explain(instance, (), out) and out else None

@@ -1,0 +1,119 @@
+"""What checks report: verdicts, the typed failures checks raise, and the findings they become.
+
+A check is a plain function that returns when the behaviour holds and raises a
+``CheckFailure`` subclass when it does not; the subclass names the verdict the
+finding argues for. ``Missing`` is the typed evidence that a finding is (only)
+about absent fields, which the audit's stale-vs-fail judgement reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterable
+
+
+class Verdict(str, Enum):
+    """The honest, distinct outcomes of one case x API x target (and of one audited interaction)."""
+
+    PASS = "pass"
+    FAIL = "fail"  # supported, but wrong
+    UNSUPPORTED = "unsupported"  # explicitly rejected (4xx), or declared missing and not run
+    IGNORED = "ignored"  # accepted (2xx) but the behaviour is absent
+    NOT_RECORDED = "not-recorded"  # replay with no cassette
+    ERROR = "error"  # a problem of the suite, its configuration or the user's setup, never the server's
+    STALE = "stale"  # audit only: valid when recorded, lacks what the API sends today
+    SKIP = "skip"  # audit only: not a Chat Completions or Responses interaction
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Fields (or events) a finding reports absent; ``only`` when absence is the whole problem.
+
+    Made by checks (``absent(...)``) and read by the audit: a recording that only lacks fields OpenAI
+    started sending after it was recorded is ``stale``, not ``fail``.
+    """
+
+    fields: tuple[str, ...]
+    only: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"fields": list(self.fields), "only": self.only}
+
+
+def absent(fields: Iterable[Any], only: bool = True) -> Missing | None:
+    """The Missing evidence for ``fields`` (None when there are none)."""
+    names = tuple(dict.fromkeys(str(f) for f in fields))
+    return Missing(names, bool(only)) if names else None
+
+
+class CheckFailure(AssertionError):
+    """A check found the behaviour wrong. Subclasses argue for a gentler verdict."""
+
+    verdict = Verdict.FAIL
+
+    def __init__(self, message: str, evidence: Any = None, missing: Missing | None = None):
+        super().__init__(message)
+        self.message = message
+        self.evidence = evidence
+        self.missing = missing
+
+
+class Unsupported(CheckFailure):
+    """The target rejected the feature explicitly (a 4xx answer)."""
+
+    verdict = Verdict.UNSUPPORTED
+
+
+class Ignored(CheckFailure):
+    """The target accepted the request but the behaviour is absent."""
+
+    verdict = Verdict.IGNORED
+
+
+class Stale(CheckFailure):
+    """A recording lacks something the API only started sending later."""
+
+    verdict = Verdict.STALE
+
+
+class HarnessError(CheckFailure):
+    """The suite itself could not judge (bad case, missing step, bad setup)."""
+
+    verdict = Verdict.ERROR
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One check's finding, as reported."""
+
+    check: str
+    message: str
+    verdict: Verdict = Verdict.FAIL
+    step: str | None = None
+    evidence: Any = field(default=None, compare=False)
+    missing: Missing | None = field(default=None, compare=False)
+    cause: str | None = field(default=None, compare=False)  # the root-cause finding this one follows from
+
+    def as_dict(self) -> dict:
+        out: dict[str, Any] = {"check": self.check, "message": self.message, "verdict": self.verdict.value}
+        if self.step:
+            out["step"] = self.step
+        if self.evidence is not None:
+            out["evidence"] = self.evidence
+        if self.missing is not None:
+            out["missing"] = self.missing.as_dict()
+        if self.cause:
+            out["cause"] = self.cause
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Failure":
+        """The inverse of ``as_dict`` (results travel between processes as dicts)."""
+        missing = data.get("missing")
+        return cls(data["check"], data["message"], Verdict(data["verdict"]), data.get("step"), data.get("evidence"),
+                   Missing(tuple(missing["fields"]), missing["only"]) if isinstance(missing, dict) else None,
+                   data.get("cause"))

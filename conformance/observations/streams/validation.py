@@ -1,0 +1,53 @@
+"""Schema validation of stream events: the fast yes/no path first, jsonschema's wording when something is wrong."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from conformance.api import contracts, fastschema
+from conformance.api.validation import validate_object
+from conformance.observations.streams.problems import Problem, excerpt
+from conformance.transport.sse import SseEvent
+
+
+def schema_problems(profile: str, name: str, instance: Any, event: SseEvent, kind: str,
+                    prefix: str = "") -> list[Problem]:
+    """Problems of ``instance`` against contract ``name``, grouped by where and how it fails."""
+    fast = fastschema.checker(profile, name)
+    if fast is not None and fast(instance):
+        return []  # valid: skip jsonschema, which is slow on thousands of events
+    out = []
+    for error in contracts.errors(profile, name, instance):
+        path = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+        path = path.lstrip(".")
+        missing: tuple[str, ...] = ()
+        if error.validator == "required":
+            found = re.match(r"^'(.+)' is a required property$", error.message)
+            missing = (found.group(1),) if found else ()
+        message = error.message if len(error.message) <= 140 else error.message[:137] + "..."
+        where = f"{path}: " if path else ""
+        # one group per place and kind of error, so "absent on 200 deltas" is said once, with a count
+        how = message if missing else str(error.validator_value)[:80]
+        group = (kind, re.sub(r"\[\d+\]", "[]", path), error.validator, how)
+        out.append(Problem("schema", f"{where}{message}", event.index, kind, excerpt(event), missing,
+                           bool(missing), group))
+    return out
+
+
+def terminal_response_problems(profile: str, response: Any, event: SseEvent) -> list[Problem]:
+    """The terminal response passes the non-stream ``response`` contract."""
+    fast = fastschema.checker(profile, "response")
+    if fast is not None and fast(response):
+        return []
+    out = []
+    for error in validate_object(profile, "response", response):
+        pointer = str(error.get("path") or "/").strip("/")
+        path = "response" + "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in pointer.split("/") if p)
+        missing = error.get("missing")
+        missing = (missing,) if isinstance(missing, str) else tuple(missing or ())
+        message = str(error.get("message"))
+        group = ("terminal", re.sub(r"\[\d+\]", "[]", path), message)
+        out.append(Problem("schema", f"{path}: {message}", event.index, event.type, excerpt(event), missing,
+                           bool(missing), group))
+    return out

@@ -1,0 +1,137 @@
+"""Reports at the end of a run: the capability matrix (terminal and Markdown) and results.json.
+
+Rows are cases grouped by capability (a streamed variant is its own row); columns
+are target x API; each cell is the observed verdict, the documented claim sits
+beside the row, and a target's declaration that it lacks a feature is marked.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterable
+
+from conformance.api.endpoints import APIS
+
+RESULTS_FORMAT = "conformance.results.v1"
+CLAIM_MARK = {"supported": "yes", "unsupported": "no", "coming-soon": "soon"}
+
+
+def _columns(records: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    targets = sorted({r["target"] for r in records})
+    return [(t, api) for t in targets for api in APIS if any(r["target"] == t and r["api"] == api for r in records)]
+
+
+def _rows(records: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+    rows = sorted({(r["capability"], r["case"], r["stream"]) for r in records})
+    return rows
+
+
+def _index(records: list[dict[str, Any]]) -> dict[tuple, dict[str, Any]]:
+    return {(r["capability"], r["case"], r["stream"], r["target"], r["api"]): r for r in records}
+
+
+def _claims(records: list[dict[str, Any]]) -> dict[tuple, dict[str, str]]:
+    claims: dict[tuple, dict[str, str]] = {}
+    for r in records:
+        for api, claim in (r.get("claims") or {r["api"]: r["claim"]}).items():
+            claims.setdefault((r["capability"], r["case"]), {})[api] = claim.get("status", "")
+    return claims
+
+
+def _cell(record: dict[str, Any] | None) -> str:
+    if record is None:
+        return ""
+    text = record["verdict"]
+    if any(f["check"] == "declared" for f in record["failures"]):
+        text += "°"
+    if record.get("intermittent"):
+        text += "~"
+    if record.get("declared_missing"):
+        text += "*"
+    return text
+
+
+def matrix_rows(records: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the matrix, as plain strings."""
+    columns = _columns(records)
+    index, claims = _index(records), _claims(records)
+    header = ["capability", "case", "claim chat", "claim responses"] + [f"{t} {api}" for t, api in columns]
+    rows = []
+    for capability, case, stream in _rows(records):
+        claim = claims.get((capability, case), {})
+        name = case + (" (stream)" if stream else "")
+        rows.append([capability, name, CLAIM_MARK.get(claim.get("chat", ""), "-"),
+                     CLAIM_MARK.get(claim.get("responses", ""), "-")]
+                    + [_cell(index.get((capability, case, stream, t, api))) for t, api in columns])
+    return header, rows
+
+
+def terminal_matrix(records: list[dict[str, Any]]) -> str:
+    """The matrix as an aligned text table, with a totals line per column."""
+    if not records:
+        return "no results"
+    header, rows = matrix_rows(records)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    previous = None
+    for row in rows:
+        shown = list(row)
+        if row[0] == previous:
+            shown[0] = ""
+        previous = row[0]
+        lines.append("  ".join(str(c).ljust(w) for c, w in zip(shown, widths)).rstrip())
+    lines.append("")
+    for target, api in _columns(records):
+        counts = Counter(r["verdict"] for r in records if r["target"] == target and r["api"] == api)
+        lines.append(f"{target} {api}: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+    lines.append("* the target declares it lacks a feature this case needs (the verdict is what was observed)")
+    lines.append("~ includes findings of a check the target's expectations declare intermittent")
+    lines.append("° not run: the target declares the case would hang or leave loopback (never_run)")
+    return "\n".join(lines)
+
+
+def markdown_matrix(records: list[dict[str, Any]]) -> str:
+    """The matrix as Markdown, with the failures of every non-pass cell listed below it."""
+    header, rows = matrix_rows(records)
+    out = ["# Capability matrix", "",
+           "Rows: cases by capability. Columns: target x API. `claim` is what OpenAI documents for each API.",
+           "Verdicts: pass, fail (supported but wrong), unsupported (explicitly rejected), ignored (accepted, "
+           "behaviour absent), not-recorded (no cassette), error (suite or transport problem). "
+           "`*`: the target declares it lacks a feature the case needs. "
+           "`~`: includes findings of a check the target's expectations declare intermittent. "
+           "`°`: not run, the target declares the case would hang or leave loopback (`never_run`).", ""]
+    out.append("| " + " | ".join(header) + " |")
+    out.append("|" + "---|" * len(header))
+    for row in rows:
+        out.append("| " + " | ".join(str(c) for c in row) + " |")
+    out += ["", "## Findings", ""]
+    for r in sorted(records, key=lambda r: (r["target"], r["capability"], r["case"], r["api"], r["stream"])):
+        if r["verdict"] == "pass" or not r["failures"]:
+            continue
+        stream = " (stream)" if r["stream"] else ""
+        out.append(f"- **{r['target']} {r['api']}** `{r['capability']}/{r['case']}`{stream}: {r['verdict']}")
+        for f in r["failures"][:4]:
+            message = f["message"].replace("\n", " ")[:300]
+            out.append(f"  - `{f['check']}` ({f['verdict']}): {message}")
+        for feature, why in (r.get("declared_missing") or {}).items():
+            out.append(f"  - declared missing: {feature} ({why})")
+    return "\n".join(out) + "\n"
+
+
+def write_reports(records: Iterable[dict[str, Any]], directory: str | Path) -> dict[str, Path]:
+    """Write ``results.json`` and ``matrix.md`` into ``directory``."""
+    records = sorted(records, key=lambda r: (r["target"], r["capability"], r["case"], r["api"], r["stream"]))
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    results = directory / "results.json"
+    results.write_text(json.dumps({"format": RESULTS_FORMAT,
+                                   "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                   "summary": dict(Counter(r["verdict"] for r in records)),
+                                   "results": records}, indent=2) + "\n")
+    matrix = directory / "matrix.md"
+    matrix.write_text(markdown_matrix(records))
+    return {"results": results, "matrix": matrix}

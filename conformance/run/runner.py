@@ -1,0 +1,165 @@
+"""Run one case on one API against one target and judge it.
+
+The runner sends each step's request (``conformance.transport``; vcrpy, when a cassette
+is active, answers from it), runs the companion runs its checks declare, runs the
+implicit checks on every step and the case's named checks, and applies the verdict
+policy to the findings.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import httpx2
+
+from conformance.api.endpoints import other_api
+from conformance.cases.model import Case, Step
+from conformance.cases.targets import Target
+from conformance.checks import CHECKS, CheckContext, implicit_checks, run_check
+from conformance.checks.findings import Failure, Verdict
+from conformance.checks.http import status_matches
+from conformance.checks.registry import Companion
+from conformance.observations.observation import result_object
+from conformance.requests.placeholders import MissingResource, Unresolved, substitute, with_stream
+from conformance.transport.exchange import Exchange
+from conformance.transport.http import send
+from conformance.verdicts.policy import combine
+from conformance.verdicts.results import CaseResult
+
+
+def companions(case: Case, api: str, stream: bool) -> list[tuple[str, str, bool]]:
+    """The companion runs (prefix, api, stream) the case's checks declare for this API and mode."""
+    declared: list[Companion] = []
+    for expectation in case.expect[api]:
+        wanted = CHECKS[expectation.check].companion if expectation.check in CHECKS else None
+        if wanted is not None and wanted not in declared:
+            declared.append(wanted)
+    runs = []
+    for companion in declared:
+        if companion.only_when_streamed and not stream:
+            continue
+        run_api = other_api(api) if companion.other_api else api
+        if run_api not in case.steps:
+            continue
+        runs.append((companion.prefix, run_api, stream if companion.stream is None else companion.stream))
+    return runs
+
+
+def _run_steps(case: Case, api: str, target: Target, client: httpx2.Client, stream: bool,
+               sleep: Callable[[float], None], prefix: str = "") -> tuple[dict[str, Exchange], list[Failure]]:
+    exchanges: dict[str, Exchange] = {}
+    results: dict[str, Any] = {}
+    problems: list[Failure] = []
+    for step in case.steps[api]:
+        try:
+            body = substitute(step.body, target, results)
+            path = substitute(step.path, target, results)
+        except Unresolved as exc:
+            # An earlier answer lacked what this step builds on. The check that judges that answer names
+            # the fault with its own verdict; here the rest of the behaviour is simply absent.
+            problems.append(Failure("request", f"step {prefix + step.name!r} not sent: {exc}", Verdict.IGNORED,
+                                    prefix + step.name))
+            break
+        except MissingResource as exc:
+            problems.append(Failure("request", str(exc), Verdict.ERROR, prefix + step.name))
+            break
+        if stream and step.method == "POST":
+            body = with_stream(body, api)
+        sent = Step(**{**step.__dict__, "path": path, "name": prefix + step.name})
+        exchange = send(client, target, sent, body)
+        deadline = time.monotonic() + float((step.poll or {}).get("timeout", 0))
+        delay = 0.5
+        while step.poll and exchange.status not in (None, step.poll.get("until_status", 200)) and time.monotonic() < deadline:
+            sleep(delay)  # eventually consistent storage: every try is recorded and replayed in order
+            delay = min(delay * 2, 4)
+            retry = send(client, target, sent, body)
+            if retry.status is None:
+                break  # keep the last answer (in replay: the recorded polls are used up)
+            exchange = retry
+        exchanges[prefix + step.name] = exchange
+        results[step.name] = result_object(exchange)
+        if exchange.status is None or not status_matches(exchange.status, step.expect_status):
+            break  # later steps build on this one: judge what we have
+    return exchanges, problems
+
+
+def judge(case: Case, api: str, exchanges: dict[str, Exchange], *, profile: str,
+          deterministic: bool = False) -> list[Failure]:
+    """Run the implicit checks on every step, then the case's named checks."""
+    failures: list[Failure] = []
+    last = case.steps[api][-1].name
+    named_status = {e.params.get("step", last) for e in case.expect[api] if e.check == "status"}
+    for step in case.steps[api]:
+        if step.name not in exchanges:
+            continue
+        ctx = CheckContext(api, exchanges, profile, step.name, deterministic)
+        if step.name not in named_status:
+            failures += run_check("status", ctx, {"code": step.expect_status})
+        for name in implicit_checks():
+            failures += run_check(name, ctx)
+    ran = set(exchanges)
+    for expectation in case.expect[api]:
+        step = expectation.params.get("step", last)
+        if step not in ran:
+            continue  # an earlier step stopped the run; its findings say why
+        failures += run_check(expectation.check, CheckContext(api, exchanges, profile, None, deterministic),
+                              dict(expectation.params, step=step))
+    return _dedupe(failures)
+
+
+def _dedupe(failures: list[Failure]) -> list[Failure]:
+    seen, out = set(), []
+    for failure in failures:
+        key = (failure.check, failure.message, failure.step)
+        if key not in seen:
+            seen.add(key)
+            out.append(failure)
+    return out
+
+
+def _result(case: Case, api: str, target: Target, stream: bool, failures: list[Failure],
+            profile: str | None) -> CaseResult:
+    return CaseResult(
+        target=target.name,
+        capability=case.capability,
+        case=case.id,
+        api=api,
+        stream=stream,
+        verdict=combine(failures),
+        failures=failures,
+        claim=case.claim.get(api, {}),
+        claims=case.claim,
+        declared_missing={f: target.lacks[f] for f in case.requires if f in target.lacks},
+        profile=profile or target.profile,
+        description=case.description,
+        source=case.source,
+    )
+
+
+def result_without_run(case: Case, api: str, target: Target, *, stream: bool, failure: Failure,
+                       profile: str | None = None) -> CaseResult:
+    """The result of a case that was not run (no cassette, or declared unsafe to run): one finding says why."""
+    return _result(case, api, target, stream, [failure], profile)
+
+
+def run_case(case: Case, api: str, target: Target, client: httpx2.Client, *, stream: bool = False,
+             sleep: Callable[[float], None] = time.sleep, profile: str | None = None) -> CaseResult:
+    """Run and judge ``case`` on ``api`` against ``target``."""
+    started = time.monotonic()
+    exchanges: dict[str, Exchange] = {}
+    problems: list[Failure] = []
+    for prefix, companion_api, companion_stream in companions(case, api, stream):
+        found, trouble = _run_steps(case, companion_api, target, client, companion_stream, sleep, prefix + ".")
+        exchanges.update(found)
+        problems += trouble
+    found, trouble = _run_steps(case, api, target, client, stream, sleep)
+    exchanges.update(found)
+    problems += trouble
+    failures = problems + judge(case, api, exchanges, profile=profile or target.profile,
+                                deterministic=target.deterministic)
+    result = _result(case, api, target, stream, failures, profile)
+    result.steps = [{"name": e.step, "method": e.method, "path": e.path, "status": e.status}
+                    for e in exchanges.values()]
+    result.duration = time.monotonic() - started
+    return result

@@ -1,0 +1,120 @@
+"""The conformance suite as one pytest test, parametrised by the plugin.
+
+Run it with ``conformance run`` (or ``pytest conformance/run/suite.py -p conformance.run.plugin``).
+Each item runs one case on one API against one target, attaches its result for
+the reports, and passes when the verdict is the one known for that target
+(``pass`` unless ``expectations/<target>.yaml`` says otherwise).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+import httpx2
+import pytest
+
+from conformance.cases.model import CaseFileError
+from conformance.checks.findings import Failure, Verdict
+from conformance.run.plan import RunSpec
+from conformance.run.plugin import RESULT_KEY, settings_of
+from conformance.run.runner import result_without_run, run_case
+from conformance.transport import vcr
+from conformance.transport.http import make_client
+from conformance.transport.servers import RunningServer, ServerError
+from conformance.verdicts import expectations
+from conformance.verdicts.results import CaseResult
+
+
+@pytest.fixture
+def vcr_config() -> dict[str, Any]:
+    """pytest-recording's configuration: our scrubbing, matching and readable cassettes."""
+    return vcr.vcr_config()
+
+
+@pytest.fixture(scope="session")
+def local_servers(request: pytest.FixtureRequest) -> Iterator[dict[str, RunningServer]]:
+    """Local servers this run started for live runs or recording; stopped at the end."""
+    started: dict[str, RunningServer] = {}
+    yield started
+    for server in started.values():
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def http_client() -> Iterator[httpx2.Client]:
+    with make_client() as client:
+        yield client
+
+
+def _start_server(spec: RunSpec, servers: dict[str, RunningServer]) -> None:
+    name = spec.target.server
+    if name and name not in servers:
+        servers[name] = RunningServer(name).start()
+
+
+def _not_recorded(spec: RunSpec) -> CaseResult:
+    message = (f"no cassette {spec.cassette}; record it with `conformance run --target {spec.target.name} "
+               f"--record-mode once`")
+    result = result_without_run(spec.case, spec.api, spec.target, stream=spec.stream,
+                                failure=Failure("cassette", message, Verdict.NOT_RECORDED))
+    result.cassette = str(spec.cassette)
+    return result
+
+
+def _declared_not_run(spec: RunSpec, features: list[str]) -> CaseResult:
+    why = f"not run: target declares {', '.join(features)} unsafe to run here (never_run)"
+    return result_without_run(spec.case, spec.api, spec.target, stream=spec.stream,
+                              failure=Failure("declared", why, Verdict.UNSUPPORTED))
+
+
+def _describe(result: CaseResult) -> str:
+    lines = [f"{result.key} on {result.target}: {result.verdict.value}  ({result.source})"]
+    for failure in result.failures:
+        step = f"[{failure.step}] " if failure.step else ""
+        lines.append(f"  {failure.check} ({failure.verdict.value}): {step}{failure.message}")
+    if result.cassette:
+        lines.append(f"  cassette: {result.cassette}")
+    return "\n".join(lines)
+
+
+def test_conformance(conformance_spec: RunSpec | list[CaseFileError], request: pytest.FixtureRequest,
+                     local_servers: dict[str, RunningServer], http_client: httpx2.Client) -> None:
+    """Run one case x API x target and compare its verdict with the target's known one."""
+    if isinstance(conformance_spec, list):
+        pytest.fail("bad case file:\n" + "\n".join(f"  {error}" for error in conformance_spec), pytrace=False)
+    spec = conformance_spec
+    settings = settings_of(request.config)
+    unsafe = [f for f in spec.case.requires if f in spec.target.never_run]
+    if unsafe:
+        result = _declared_not_run(spec, unsafe)
+    elif settings.replay and not spec.cassette.exists():
+        result = _not_recorded(spec)
+    else:
+        if not settings.replay:
+            try:
+                _start_server(spec, local_servers)
+            except ServerError as exc:
+                pytest.fail(f"cannot start {spec.target.server}: {exc}", pytrace=False)
+        # replay never sleeps: polls are answered from the cassette in recorded order
+        sleep = (lambda _s: None) if settings.replay else time.sleep
+        result = run_case(spec.case, spec.api, spec.target, http_client, stream=spec.stream, sleep=sleep,
+                          profile=settings.profile)
+        result.cassette = None if settings.live else str(spec.cassette)
+    known = expectations.load(settings.expectations, spec.target.name)
+    result.intermittent = known.intermittent_found(result)
+    record = result.as_dict()
+    for failure, shown in zip(result.failures, record["failures"]):
+        if known.is_intermittent(failure):
+            shown["intermittent"] = True
+    request.node.user_properties.append((RESULT_KEY, record))
+
+    if result.verdict is Verdict.NOT_RECORDED:
+        pytest.skip(result.failures[0].message)
+    observed = known.observed(result)
+    expected = observed if settings.config.getoption("--update-expectations") else known.expected(result)
+    ending, why = expectations.outcome(expected, observed)
+    if ending == "fail":
+        pytest.fail(f"{why}\n{_describe(result)}", pytrace=False)
+    if ending == "xfail":
+        pytest.xfail(f"{why}: " + "; ".join(f"{f.check}: {f.message}" for f in result.failures)[:300])

@@ -1,0 +1,280 @@
+"""Recordings: find cassette files and decode their interactions into Exchanges (the one reader of cassettes).
+
+Reads vcrpy cassettes (``interactions:``) and, since the layout is the same,
+Ruby VCR ones (``http_interactions:``), plain or gzipped. Bodies come in many
+forms in real projects; each is turned into the text the server sent:
+
+- ``body: {string: TEXT}`` or ``body: TEXT``;
+- bytes (YAML ``!!binary``) or ``base64_string:``, compressed or not: decoded per
+  the recorded ``Content-Encoding`` (gzip, deflate, br, zstd); a header that no
+  longer matches the stored bytes (the recorder decoded them) is tolerated;
+- a body stored as a parsed YAML mapping (``parsed_body:``, or a mapping under
+  ``body``): kept as the parsed JSON, so it is never parsed twice;
+- a missing, null or undecodable body: the interaction is kept, with a
+  ``problem`` saying why, so the audit reports it instead of crashing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gzip
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import brotli
+import zstandard
+
+from conformance.transport.exchange import Exchange
+from conformance.parsing import ParseError, load_yaml
+
+SUFFIXES = (".yaml", ".yml", ".yaml.gz", ".yml.gz")
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+class CassetteError(Exception):
+    """A file that cannot be read as a cassette (an input error: exit status 2)."""
+
+
+@dataclass
+class Recorded:
+    """One interaction of a cassette, ready to be judged."""
+
+    cassette: str
+    index: int  # 0-based position in the cassette
+    exchange: Exchange
+    date: str | None = None  # the recorded ``Date`` header (or Ruby VCR's ``recorded_at``)
+    problem: str | None = None  # why the response body could not be read, if it could not
+
+
+def is_cassette_name(path: Path) -> bool:
+    """True for the file names a directory search picks up."""
+    return path.name.lower().endswith(SUFFIXES)
+
+
+def find_cassettes(paths: list[str]) -> tuple[list[Path], list[dict[str, str]]]:
+    """Expand the command's PATH arguments into cassette files (in argument order, each directory sorted, no
+    duplicates).
+
+    A file named on the command line is taken whatever its name; directories are
+    searched recursively for ``.yaml``/``.yml`` files (optionally ``.gz``).
+    Returns the files and the input errors (paths that do not exist).
+    """
+    files: dict[Path, None] = {}
+    errors = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and is_cassette_name(p))
+            if not found:
+                errors.append({"path": raw, "message": "no .yaml/.yml cassette files in this directory"})
+            files.update(dict.fromkeys(found))
+        elif path.is_file():
+            files[path] = None
+        else:
+            errors.append({"path": raw, "message": "no such file or directory"})
+    return list(files), errors
+
+
+def read_document(path: Path) -> Any:
+    """The parsed YAML of a cassette file (gunzipped first when needed), with the C loader."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CassetteError(f"cannot read: {exc.strerror or exc}") from None
+    if data[:2] == GZIP_MAGIC:
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise CassetteError(f"broken gzip file: {exc}") from None
+    try:
+        return load_yaml(data)
+    except ParseError as exc:
+        raise CassetteError(str(exc)) from None
+
+
+def interactions_of(document: Any) -> list[Any] | None:
+    """The interaction list of a cassette document, or None when it is not a cassette."""
+    if isinstance(document, dict):
+        for key in ("interactions", "http_interactions"):
+            if isinstance(document.get(key), list):
+                return document[key]
+    return None
+
+
+def load_cassette(path: Path) -> list[Recorded]:
+    """Decode every interaction of one cassette file. Raises CassetteError when it is not a cassette."""
+    interactions = interactions_of(read_document(path))
+    if interactions is None:
+        raise CassetteError("not a cassette (no 'interactions' list)")
+    return [decode_interaction(str(path), index, raw) for index, raw in enumerate(interactions)]
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    """Recorded headers (``Name: [values]`` or ``Name: value``) as lower-case name -> value."""
+    if not isinstance(raw, dict):
+        return {}
+    out = {}
+    for name, value in raw.items():
+        if isinstance(value, list):
+            value = ", ".join(str(v) for v in value)
+        out[str(name).lower()] = "" if value is None else str(value)
+    return out
+
+
+def _stored_body(part: dict[str, Any]) -> Any:
+    """The body as stored: text, bytes, a parsed mapping/list, or None when absent."""
+    if "parsed_body" in part:
+        return part["parsed_body"]
+    body = part.get("body")
+    if isinstance(body, dict):
+        if "string" in body:
+            return body["string"]
+        if "base64_string" in body:  # Ruby VCR's binary bodies
+            try:
+                return base64.b64decode(str(body["base64_string"]))
+            except (binascii.Error, ValueError):
+                return body["base64_string"]
+        if set(body) <= {"encoding"}:
+            return None
+    return body
+
+
+def _looks_like_text(text: str) -> bool:
+    """True when ``text`` already is a JSON or SSE body (not base64 or compressed)."""
+    head = text.lstrip()[:6]
+    return head == "" or head[0] in "{[\"" or head.startswith(("data:", "event:", ":", "null", "true", "false"))
+
+
+def _decompress(data: bytes, codings: list[str]) -> bytes:
+    """Undo ``Content-Encoding`` (applied in order, so undone in reverse)."""
+    for coding in reversed(codings):
+        if coding == "gzip" or coding == "x-gzip":
+            data = gzip.decompress(data)
+        elif coding == "deflate":
+            try:
+                data = zlib.decompress(data)
+            except zlib.error:
+                data = zlib.decompress(data, -zlib.MAX_WBITS)  # raw deflate, as some servers send
+        elif coding == "br":
+            data = brotli.decompress(data)
+        elif coding == "zstd":
+            data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
+        elif coding not in ("identity", ""):
+            raise ValueError(f"unknown content-encoding {coding!r}")
+    return data
+
+
+def decode_body(stored: Any, headers: dict[str, str]) -> tuple[str, Any, str | None]:
+    """Return (text, parsed, problem) for a stored body.
+
+    ``parsed`` is the JSON value when the body was stored parsed (else None: the
+    Exchange parses ``text`` lazily, once). ``problem`` says why there is no usable body.
+    """
+    if stored is None:
+        return "", None, "no body recorded (null or missing)"
+    if isinstance(stored, (dict, list)):
+        return json.dumps(stored, ensure_ascii=False), stored, None
+    codings = [c.strip().lower() for c in headers.get("content-encoding", "").split(",") if c.strip()]
+    if isinstance(stored, bytes):
+        text, problem = _decode_bytes(stored, codings)
+        return text, None, problem
+    text = str(stored)
+    if _looks_like_text(text):
+        return text, None, None  # plain text (a stale Content-Encoding header is ignored)
+    try:  # base64 text, e.g. compressed bytes written by a serializer that only stores strings
+        decoded, problem = _decode_bytes(base64.b64decode(text, validate=True), codings)
+    except (binascii.Error, ValueError):
+        return text, None, None
+    if problem is None and _looks_like_text(decoded):
+        return decoded, None, None
+    return text, None, None  # not base64 after all: an ordinary text body
+
+
+def _decode_bytes(data: bytes, codings: list[str]) -> tuple[str, str | None]:
+    """Decompress (per ``codings``, or the gzip/zstd magic bytes) and decode UTF-8: (text, problem)."""
+    if not codings and data[:2] == GZIP_MAGIC:
+        codings = ["gzip"]  # some recorders drop the header but keep the bytes
+    elif not codings and data[:4] == ZSTD_MAGIC:
+        codings = ["zstd"]
+    if codings:
+        try:
+            data = _decompress(data, codings)
+        except Exception as exc:  # noqa: BLE001  (zlib, brotli and zstandard raise different types)
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+            if text is not None and _looks_like_text(text):
+                return text, None  # already decoded by the recorder; the header is stale
+            return "", f"cannot decode the {'+'.join(codings)} body: {exc}"
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        return "", f"the body is not UTF-8 text: {exc}"
+
+
+def _request_body(request: dict[str, Any], headers: dict[str, str]) -> Any:
+    """The request's JSON (parsed), its raw text when not JSON, or None."""
+    stored = _stored_body(request)
+    if stored is None or stored == "" or stored == b"":
+        return None
+    text, parsed, _ = decode_body(stored, headers)
+    if parsed is not None:
+        return parsed
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _sniff_content_type(text: str) -> str:
+    """A content type for a body recorded without one."""
+    head = text.lstrip()[:6]
+    if head.startswith(("data:", "event:")):
+        return "text/event-stream"
+    if head[:1] in ("{", "["):
+        return "application/json"
+    return ""
+
+
+def decode_interaction(cassette: str, index: int, raw: Any) -> Recorded:
+    """One recorded interaction as a Recorded (never raises: problems are reported on it)."""
+    if not isinstance(raw, dict):
+        exchange = Exchange(method="", url="")
+        return Recorded(cassette, index, exchange, problem="not an interaction (no request/response mapping)")
+    request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
+    response = raw.get("response") if isinstance(raw.get("response"), dict) else {}
+    request_headers = _headers(request.get("headers"))
+    headers = _headers(response.get("headers"))
+    status = response.get("status")
+    code = status.get("code") if isinstance(status, dict) else status
+    try:
+        code = int(code) if code is not None else None
+    except (TypeError, ValueError):
+        code = None
+    text, parsed, problem = decode_body(_stored_body(response), headers)
+    if not problem and text.strip() == "":
+        problem = "the recorded body is empty"
+    if "content-type" not in headers and text:
+        sniffed = _sniff_content_type(text)
+        if sniffed:
+            headers["content-type"] = sniffed
+    exchange = Exchange(
+        method=str(request.get("method") or "").upper(),
+        url=str(request.get("uri") or request.get("url") or ""),
+        request_body=_request_body(request, request_headers),
+        status=code,
+        headers=headers,
+        text=text,
+    )
+    if parsed is not None:
+        exchange.__dict__["json"] = parsed  # seed Exchange.json (a cached_property): parse each body once
+    if code is None and not problem:
+        problem = "no status code recorded"
+    date = headers.get("date") or (str(raw["recorded_at"]) if raw.get("recorded_at") else None)
+    return Recorded(cassette, index, exchange, date=date, problem=problem)
