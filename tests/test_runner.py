@@ -11,6 +11,7 @@ from conformance.cases.loading import load_file
 from conformance.checks import CHECKS
 from conformance.reports.matrix import markdown_matrix, terminal_matrix
 from conformance.run.runner import run_case
+from conformance.transport.http import sender
 from conformance.verdicts.results import result_from_dict
 from conformance.cases.targets import adhoc_target
 from conformance.checks.findings import Verdict
@@ -73,18 +74,18 @@ def cases(tmp_path: Path) -> dict:
 def test_pass_and_explicit_rejection(tmp_path: Path) -> None:
     c = cases(tmp_path)
     http, _ = client((200, completion("hi there")))
-    assert run_case(c["hello"], "chat", TARGET, http).verdict is Verdict.PASS
+    assert run_case(c["hello"], "chat", TARGET, sender(http)).verdict is Verdict.PASS
     http, _ = client((400, {"error": {"message": "no", "type": "invalid_request_error", "param": None, "code": None}}))
-    result = run_case(c["hello"], "chat", TARGET, http)
+    result = run_case(c["hello"], "chat", TARGET, sender(http))
     assert result.verdict is Verdict.UNSUPPORTED and result.failures[0].check == "status"
 
 
 def test_server_error_fails_and_accepted_foreign_parameter_is_ignored(tmp_path: Path) -> None:
     c = cases(tmp_path)
     http, _ = client((500, {"error": "boom"}))
-    assert run_case(c["hello"], "chat", TARGET, http).verdict is Verdict.FAIL
+    assert run_case(c["hello"], "chat", TARGET, sender(http)).verdict is Verdict.FAIL
     http, _ = client((200, completion("ok")))
-    result = run_case(c["other-api-param"], "chat", TARGET, http)
+    result = run_case(c["other-api-param"], "chat", TARGET, sender(http))
     assert result.verdict is Verdict.IGNORED and "accepted" in result.failures[0].message
 
 
@@ -92,13 +93,13 @@ def test_steps_chain_answers_and_stop_when_the_first_lacks_a_call(tmp_path: Path
     c = cases(tmp_path)
     call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     http, sent = client((200, completion(None, [call], "tool_calls")), (200, completion("done")))
-    result = run_case(c["two-steps"], "chat", TARGET, http)
+    result = run_case(c["two-steps"], "chat", TARGET, sender(http))
     assert result.verdict is Verdict.PASS, result.failures
     assert sent[1]["messages"][1]["tool_call_id"] == "call_1"
     assert sent[1]["messages"][0]["tool_calls"] == [call]
     # no call in the first answer: the second step is not sent, and the findings say why
     http, sent = client((200, completion("I would call f")))
-    result = run_case(c["two-steps"], "chat", TARGET, http)
+    result = run_case(c["two-steps"], "chat", TARGET, sender(http))
     assert len(sent) == 1 and result.verdict is Verdict.IGNORED  # tools accepted, no call: the rest is absent
     assert {(f.check, f.verdict) for f in result.failures} >= {("request", Verdict.IGNORED),
                                                               ("tool_called", Verdict.IGNORED)}
@@ -109,14 +110,14 @@ def test_min_calls(tmp_path: Path) -> None:
     c["two-steps"].expect["chat"][0].params["min_calls"] = 2
     call = {"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}
     http, _ = client((200, completion(None, [call], "tool_calls")), (200, completion("done")))
-    failures = run_case(c["two-steps"], "chat", TARGET, http).failures
+    failures = run_case(c["two-steps"], "chat", TARGET, sender(http)).failures
     assert any(f.check == "tool_called" and "at least 2" in f.message for f in failures)
 
 
 def test_results_round_trip_and_reports(tmp_path: Path) -> None:
     c = cases(tmp_path)
     http, _ = client((200, completion("hi")), (400, {"error": {"message": "x", "type": "t", "param": None, "code": None}}))
-    results = [run_case(c["hello"], "chat", TARGET, http).as_dict(), run_case(c["hello"], "chat", TARGET, http).as_dict()]
+    results = [run_case(c["hello"], "chat", TARGET, sender(http)).as_dict(), run_case(c["hello"], "chat", TARGET, sender(http)).as_dict()]
     results[1]["target"] = "other"
     assert result_from_dict(results[1]).as_dict() == results[1]
     text = terminal_matrix(results)
@@ -135,7 +136,7 @@ def failing_client(exc: Exception) -> httpx2.Client:
 
 def test_a_dropped_connection_is_the_targets_fault_but_no_server_is_a_suite_error(tmp_path: Path) -> None:
     c = cases(tmp_path)
-    dropped = run_case(c["hello"], "chat", TARGET, failing_client(httpx2.RemoteProtocolError("Server disconnected")))
+    dropped = run_case(c["hello"], "chat", TARGET, sender(failing_client(httpx2.RemoteProtocolError("Server disconnected"))))
     assert dropped.verdict is Verdict.FAIL and "closed the connection" in dropped.failures[0].message
-    refused = run_case(c["hello"], "chat", TARGET, failing_client(httpx2.ConnectError("refused")))
+    refused = run_case(c["hello"], "chat", TARGET, sender(failing_client(httpx2.ConnectError("refused"))))
     assert refused.verdict is Verdict.ERROR and refused.failures[0].check == "status"

@@ -80,6 +80,13 @@ class Stale(CheckFailure):
     verdict = Verdict.STALE
 
 
+class Note(CheckFailure):
+    """Information a check reports without arguing against the target (shown beside the verdict, never
+    changing it): e.g. what the SDK's strict models say of an answer its runtime accepts."""
+
+    verdict = Verdict.PASS
+
+
 class HarnessError(CheckFailure):
     """The suite itself could not judge (bad case, missing step, bad setup)."""
 

@@ -1,7 +1,8 @@
 """Run one case on one API against one target and judge it.
 
-The runner sends each step's request (``conformance.transport``; vcrpy, when a cassette
-is active, answers from it), runs the companion runs its checks declare, runs the
+The runner sends each step's request through a ``Sender`` (raw HTTP or the official SDK,
+``conformance.transport``; vcrpy, when a cassette is active, answers from it), runs the
+companion runs its checks declare, runs the
 implicit checks on every step and the case's named checks, and applies the verdict
 policy to the findings.
 """
@@ -10,8 +11,6 @@ from __future__ import annotations
 
 import time
 from typing import Any, Callable
-
-import httpx2
 
 from conformance.api.endpoints import other_api
 from conformance.cases.model import Case, Step
@@ -23,7 +22,9 @@ from conformance.checks.registry import Companion
 from conformance.observations.observation import result_object
 from conformance.requests.placeholders import MissingResource, Unresolved, substitute, with_stream
 from conformance.transport.exchange import Exchange
-from conformance.transport.http import send
+
+# Sends one step's request to a target and returns what came back: ``sender(target, step, body)``.
+Sender = Callable[[Target, Step, Any], Exchange]
 from conformance.verdicts.policy import combine
 from conformance.verdicts.results import CaseResult
 
@@ -46,7 +47,7 @@ def companions(case: Case, api: str, stream: bool) -> list[tuple[str, str, bool]
     return runs
 
 
-def _run_steps(case: Case, api: str, target: Target, client: httpx2.Client, stream: bool,
+def _run_steps(case: Case, api: str, target: Target, send: Sender, stream: bool,
                sleep: Callable[[float], None], prefix: str = "") -> tuple[dict[str, Exchange], list[Failure]]:
     exchanges: dict[str, Exchange] = {}
     results: dict[str, Any] = {}
@@ -67,13 +68,13 @@ def _run_steps(case: Case, api: str, target: Target, client: httpx2.Client, stre
         if stream and step.method == "POST":
             body = with_stream(body, api)
         sent = Step(**{**step.__dict__, "path": path, "name": prefix + step.name})
-        exchange = send(client, target, sent, body)
+        exchange = send(target, sent, body)
         deadline = time.monotonic() + float((step.poll or {}).get("timeout", 0))
         delay = 0.5
         while step.poll and exchange.status not in (None, step.poll.get("until_status", 200)) and time.monotonic() < deadline:
             sleep(delay)  # eventually consistent storage: every try is recorded and replayed in order
             delay = min(delay * 2, 4)
-            retry = send(client, target, sent, body)
+            retry = send(target, sent, body)
             if retry.status is None:
                 break  # keep the last answer (in replay: the recorded polls are used up)
             exchange = retry
@@ -143,17 +144,17 @@ def result_without_run(case: Case, api: str, target: Target, *, stream: bool, fa
     return _result(case, api, target, stream, [failure], profile)
 
 
-def run_case(case: Case, api: str, target: Target, client: httpx2.Client, *, stream: bool = False,
+def run_case(case: Case, api: str, target: Target, send: Sender, *, stream: bool = False,
              sleep: Callable[[float], None] = time.sleep, profile: str | None = None) -> CaseResult:
-    """Run and judge ``case`` on ``api`` against ``target``."""
+    """Run and judge ``case`` on ``api`` against ``target``, sending each request with ``send``."""
     started = time.monotonic()
     exchanges: dict[str, Exchange] = {}
     problems: list[Failure] = []
     for prefix, companion_api, companion_stream in companions(case, api, stream):
-        found, trouble = _run_steps(case, companion_api, target, client, companion_stream, sleep, prefix + ".")
+        found, trouble = _run_steps(case, companion_api, target, send, companion_stream, sleep, prefix + ".")
         exchanges.update(found)
         problems += trouble
-    found, trouble = _run_steps(case, api, target, client, stream, sleep)
+    found, trouble = _run_steps(case, api, target, send, stream, sleep)
     exchanges.update(found)
     problems += trouble
     failures = problems + judge(case, api, exchanges, profile=profile or target.profile,

@@ -20,7 +20,7 @@ from conformance.run.plan import RunSpec
 from conformance.run.plugin import RESULT_KEY, settings_of
 from conformance.run.runner import result_without_run, run_case
 from conformance.transport import vcr
-from conformance.transport.http import make_client
+from conformance.transport.http import make_client, sender
 from conformance.transport.servers import RunningServer, ServerError
 from conformance.verdicts import expectations
 from conformance.verdicts.results import CaseResult
@@ -98,7 +98,7 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError], request: p
                 pytest.fail(f"cannot start {spec.target.server}: {exc}", pytrace=False)
         # replay never sleeps: polls are answered from the cassette in recorded order
         sleep = (lambda _s: None) if settings.replay else time.sleep
-        result = run_case(spec.case, spec.api, spec.target, http_client, stream=spec.stream, sleep=sleep,
+        result = run_case(spec.case, spec.api, spec.target, sender(http_client), stream=spec.stream, sleep=sleep,
                           profile=settings.profile)
         result.cassette = None if settings.live else str(spec.cassette)
     known = expectations.load(settings.expectations, spec.target.name)

@@ -6,7 +6,7 @@ When a cassette is active, vcrpy answers from it (replay) or records what the se
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable
 
 import httpx2
 
@@ -29,6 +29,11 @@ def make_client(timeout: float = DEFAULT_TIMEOUT) -> httpx2.Client:
     limits = httpx2.Limits(max_keepalive_connections=0)
     return httpx2.Client(timeout=httpx2.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)), trust_env=False,
                          limits=limits)
+
+
+def sender(client: httpx2.Client) -> Callable[[Target, Step, Any], Exchange]:
+    """A runner's Sender that sends raw HTTP through ``client``."""
+    return lambda target, step, body: send(client, target, step, body)
 
 
 def send(client: httpx2.Client, target: Target, step: Step, body: Any) -> Exchange:

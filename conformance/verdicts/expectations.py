@@ -46,8 +46,8 @@ class Expectations:
         return bool(rule) and re.search(rule.get("match", ""), failure.message) is not None
 
     def steady(self, result: CaseResult) -> list[Failure]:
-        """The findings of ``result`` that are not declared intermittent."""
-        return [f for f in result.failures if not self.is_intermittent(f)]
+        """The findings of ``result`` that count: not notes (verdict pass), not declared intermittent."""
+        return [f for f in result.failures if f.verdict is not Verdict.PASS and not self.is_intermittent(f)]
 
     def observed(self, result: CaseResult) -> Known:
         """What ``result`` shows, in the terms of an expectation."""
