@@ -378,13 +378,14 @@ def test_text_checks_pass_on_real_text(api, stream):
 
 @pytest.mark.parametrize("api", ["chat", "responses"])
 def test_text_checks_fail_on_missing_text(api):
+    # an instruction not followed after a 2xx is ignored, as for every behavioural check (the verdict policy)
     record = text_answers(api)[0]
     assert_finding(run("text_contains", exchange(record), api, value="a phrase no answer holds 7f3e"),
-                   "text_contains", Verdict.FAIL)
+                   "text_contains", Verdict.IGNORED)
     word = max(observed(record).text.split(), key=len)
     if word.upper() != word:
         assert_finding(run("text_contains", exchange(record), api, value=word.upper(), ignore_case=False),
-                       "text_contains", Verdict.FAIL)
+                       "text_contains", Verdict.IGNORED)
     assert_finding(run("text_nonempty", mutate(record, set_text(api, "  \n")), api), "text_nonempty", Verdict.FAIL)
 
 
@@ -395,7 +396,7 @@ def test_text_contains_accepts_any_of_a_list(api):
     assert run("text_contains", exchange(record), api, value=["synonym-absent-91c2", word]) == []
     assert run("text_contains", exchange(record), api, value=[word]) == []
     failures = run("text_contains", exchange(record), api, value=["synonym-absent-91c2", "another-absent-5d0e"])
-    assert_finding(failures, "text_contains", Verdict.FAIL)
+    assert_finding(failures, "text_contains", Verdict.IGNORED)
     assert "synonym-absent-91c2" in failures[0].message and "another-absent-5d0e" in failures[0].message
     for bad in ([], [""], 42, [word, 7]):  # a case error, not a finding about the target
         assert_finding(run("text_contains", exchange(record), api, value=bad), "text_contains", Verdict.ERROR)

@@ -124,7 +124,7 @@ def test_results_round_trip_and_reports(tmp_path: Path) -> None:
     assert "custom chat" in text and "other chat" in text and "unsupported" in text
     markdown = markdown_matrix(results)
     assert "| demo | hello | yes | - | pass | unsupported |" in markdown
-    assert "`status` (unsupported)" in markdown
+    assert "`status` (unsupported, root cause)" in markdown
 
 
 def failing_client(exc: Exception) -> httpx2.Client:

@@ -2,8 +2,9 @@
 
 A file is checked against ``specs/case.schema.json`` (its shape), then against what a schema cannot
 say: the file name, unique ids, claims for each API run, steps that exist before they are referred
-to, feature names from the vocabulary, and check names and parameters from the check registry
-(passed in by the caller: this layer does not import the checks). Each problem is reported with
+to, model roles and assets that placeholders name, feature names from the vocabulary, check names and
+parameters from the check registry (passed in by the caller: this layer does not import the checks),
+and the steps ``step:``/``of:`` name. Each problem is reported with
 the file, line and, for a misspelt name, the nearest valid one; a bad file yields no cases and the
 others still load.
 """
@@ -22,7 +23,7 @@ import yaml
 
 from conformance.api.contracts import package_path, specs_path
 from conformance.api.endpoints import APIS, CREATE
-from conformance.api.vocabulary import FEATURES
+from conformance.api.vocabulary import FEATURES, MODEL_ROLES
 from conformance.cases.model import Case, CaseFileError, Expectation, Step
 from conformance.parsing import ParseError, load_yaml
 
@@ -33,6 +34,8 @@ _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
 class CheckSpec(Protocol):
     """What the loader needs to know of a registered check."""
+
+    def params(self) -> list[str]: ...
 
     def bind_error(self, params: dict[str, Any]) -> str | None: ...
 
@@ -101,24 +104,42 @@ def _steps(api: str, spec: dict[str, Any]) -> list[Step]:
     ]
 
 
-def _referenced_steps(value: Any) -> set[str]:
-    """The step names a request's placeholders refer to (``${create.id}`` -> ``create``)."""
+def _placeholders(value: Any) -> set[str]:
+    """Every placeholder name in a request's strings (``${create.id}`` -> ``create.id``)."""
     found: set[str] = set()
     if isinstance(value, str):
-        for name in _PLACEHOLDER.findall(value):
-            if not _NOT_STEPS.match(name):
-                found.add(name.split(".", 1)[0])
+        found.update(_PLACEHOLDER.findall(value))
     elif isinstance(value, dict):
         for inner in value.values():
-            found |= _referenced_steps(inner)
+            found |= _placeholders(inner)
     elif isinstance(value, list):
         for inner in value:
-            found |= _referenced_steps(inner)
+            found |= _placeholders(inner)
     return found
 
 
+def _referenced_steps(value: Any) -> set[str]:
+    """The step names a request's placeholders refer to (``${create.id}`` -> ``create``)."""
+    return {name.split(".", 1)[0] for name in _placeholders(value) if not _NOT_STEPS.match(name)}
+
+
+def _unknown_model_roles(value: Any) -> list[str]:
+    """``${model.ROLE}`` placeholders whose role is not one a target can map (``${model.vison}``)."""
+    return sorted(name for name in _placeholders(value)
+                  if name.startswith("model.") and name[len("model."):] not in MODEL_ROLES)
+
+
+def _missing_assets(value: Any) -> list[str]:
+    """``${asset:NAME}`` placeholders whose file is not in the package's ``suites/assets/``."""
+    folder = builtin_suites() / "assets"
+    return sorted(name for name in _placeholders(value)
+                  if name.startswith("asset:") and not (folder / name[len("asset:"):]).is_file())
+
+
 def _check_errors(where: list[Any], items: list[Any] | None, checks: Mapping[str, CheckSpec],
-                  step_names: set[str]) -> list[tuple[list[Any], str]]:
+                  steps: Mapping[str, set[str]]) -> list[tuple[list[Any], str]]:
+    """Unknown checks, unknown or refused parameters, and ``step:``/``of:`` naming no step of an API
+    the expectation runs on (``steps``: API -> its step names)."""
     errors = []
     for j, item in enumerate(items or []):
         name = item if isinstance(item, str) else item.get("check")
@@ -126,14 +147,22 @@ def _check_errors(where: list[Any], items: list[Any] | None, checks: Mapping[str
             errors.append((where + [j], nearest(name, checks, "check")))
             continue
         params = {} if isinstance(item, str) else {k: v for k, v in item.items() if k not in ("check", "step")}
-        problem = checks[name].bind_error(params)
+        known = checks[name].params()
+        unknown = [key for key in params if key not in known]
+        for key in unknown:
+            reason = nearest(key, known, "parameter") if known else f"unknown parameter {key!r}; it takes none"
+            errors.append((where + [j, key], f"check {name!r}: {reason}"))
+        problem = None if unknown else checks[name].bind_error(params)
         if problem is not None:
             errors.append((where + [j], f"check {name!r}: {problem}"))
         if isinstance(item, dict):
             for key in ("step", "of"):
                 ref = item.get(key)
-                if isinstance(ref, str) and step_names and ref not in step_names:
-                    errors.append((where + [j, key], f"check {name!r}: {key}: {nearest(ref, step_names, 'step')}"))
+                lacking = [api for api, names in steps.items() if isinstance(ref, str) and ref not in names]
+                if lacking:
+                    names = set().union(*(steps[api] for api in lacking))
+                    what = "step" if len(lacking) == len(steps) == 1 else f"step of {' and '.join(lacking)}"
+                    errors.append((where + [j, key], f"check {name!r}: {key}: {nearest(ref, names, what)}"))
     return errors
 
 
@@ -152,7 +181,7 @@ def semantic_errors(data: dict[str, Any], file_stem: str,
         for k, feature in enumerate(case.get("requires") or []):
             if feature not in FEATURES:
                 errors.append((here + ["requires", k], nearest(feature, FEATURES, "feature")))
-        all_steps: set[str] = set()
+        all_steps: dict[str, set[str]] = {}
         for api in APIS:
             spec = case.get(api)
             if spec is None:
@@ -165,13 +194,20 @@ def semantic_errors(data: dict[str, Any], file_stem: str,
                 errors.append((here + [api, "steps"], "step names must be unique"))
             earlier: set[str] = set()
             for k, step in enumerate(steps):
+                where = here + [api, "steps", k] if "steps" in spec else here + [api, "request"]
                 for ref in sorted(_referenced_steps([step.get("path"), step.get("body")]) - earlier):
-                    where = here + [api, "steps", k] if "steps" in spec else here + [api, "request"]
                     errors.append((where, f"step {step['name']!r} refers to ${{{ref}...}}, which is not an earlier "
                                           f"step of this API (earlier: {', '.join(sorted(earlier)) or 'none'})"))
+                for name in _unknown_model_roles([step.get("path"), step.get("body")]):
+                    errors.append((where, f"step {step['name']!r}: ${{{name}}}: "
+                                          f"{nearest(name[len('model.'):], MODEL_ROLES, 'model role')}"))
+                for asset in _missing_assets([step.get("path"), step.get("body")]):
+                    errors.append((where, f"step {step['name']!r}: ${{{asset}}}: no such file in "
+                                          f"{builtin_suites() / 'assets'}"))
                 earlier.add(step["name"])
-            all_steps |= earlier
-            errors += _check_errors(here + [api, "expect"], spec.get("expect"), checks, earlier)
+            all_steps[api] = earlier
+            errors += _check_errors(here + [api, "expect"], spec.get("expect"), checks, {api: earlier})
+        # a common expectation runs on every API of the case: the step it names must exist in each
         errors += _check_errors(here + ["expect"], case.get("expect"), checks, all_steps)
     return errors
 

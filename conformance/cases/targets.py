@@ -56,15 +56,19 @@ class Target:
         return os.environ.get(self.api_key_env) if self.api_key_env else None
 
 
-def _features(name: str, key: str, values: Any, where: str) -> list[str]:
-    return [f"{where}target {name!r}: {key}: {nearest(feature, FEATURES, 'feature')}"
-            for feature in values if feature not in FEATURES]
+def _features(name: str, key: str, values: Any, at: Callable[..., str]) -> list[str]:
+    """Problems with the feature names under ``key`` (a list, or a mapping feature -> reason), each located."""
+    if not isinstance(values, (list, dict)):
+        return [f"{at(key)}target {name!r}: {key} must be a list of feature names, not {values!r}"]
+    return [f"{at(key, i if isinstance(values, list) else feature)}target {name!r}: {key}: "
+            f"{nearest(feature, FEATURES, 'feature')}"
+            for i, feature in enumerate(values) if feature not in FEATURES]
 
 
-def make_target(name: str, spec: Any, where: str = "", locate: Callable[[str], str] | None = None) -> Target:
+def make_target(name: str, spec: Any, where: str = "", locate: Callable[..., str] | None = None) -> Target:
     """A Target from its YAML mapping; ``TargetError`` when bad, prefixed with ``where`` (``file:line: ``)
-    or, for a problem under one key, ``locate(key)``."""
-    at = locate or (lambda _key: where)
+    or, for a problem under a key, ``locate(key, ...)`` (the path below the target)."""
+    at = locate or (lambda *_keys: where)
     if not isinstance(spec, dict) or not isinstance(spec.get("base_url"), str):
         raise TargetError(f"{where}target {name!r}: needs at least base_url (a string)")
     unknown = sorted(set(spec) - set(KEYS))
@@ -76,12 +80,11 @@ def make_target(name: str, spec: Any, where: str = "", locate: Callable[[str], s
     models = dict(spec.get("models") or {})
     models.setdefault("default", "gpt-4o-mini")
     bad_roles = [role for role in models if role not in MODEL_ROLES]
-    lacks = spec.get("lacks") or {}
-    if isinstance(lacks, list):
-        lacks = {feature: "declared missing" for feature in lacks}
-    never_run = list(spec.get("never_run") or [])
+    declared = spec.get("lacks") or {}
+    lacks = {feature: "declared missing" for feature in declared} if isinstance(declared, list) else declared
+    never_run = spec.get("never_run") or []
     problems = [f"{at('models')}target {name!r}: models: {nearest(r, MODEL_ROLES, 'model role')}" for r in bad_roles]
-    problems += _features(name, "lacks", lacks, at("lacks")) + _features(name, "never_run", never_run, at("never_run"))
+    problems += _features(name, "lacks", declared, at) + _features(name, "never_run", never_run, at)
     if problems:
         raise TargetError("\n".join(problems))
     return Target(
@@ -91,7 +94,7 @@ def make_target(name: str, spec: Any, where: str = "", locate: Callable[[str], s
         profile=profile,
         models={k: str(v) for k, v in models.items()},
         lacks={k: str(v) for k, v in lacks.items()},
-        never_run=never_run,
+        never_run=list(never_run),
         server=spec.get("server"),
         resources={k: str(v) for k, v in (spec.get("resources") or {}).items()},
         deterministic=bool(spec.get("deterministic", False)),
@@ -113,7 +116,7 @@ def load_targets(*paths: str | Path) -> dict[str, Target]:
             raise TargetError(f"{path}: expected a mapping `targets: {{name: {{base_url: ...}}}}`")
         for name, spec in entries.items():
             where = f"{path}:{line_of(text, ['targets', name]) or 0}: "
-            locate = (lambda key, name=name: f"{path}:{line_of(text, ['targets', name, key]) or 0}: ")
+            locate = (lambda *keys, name=name: f"{path}:{line_of(text, ['targets', name, *keys]) or 0}: ")
             targets[name] = make_target(str(name), spec, where, locate)
     return targets
 

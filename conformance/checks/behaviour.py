@@ -21,7 +21,7 @@ from conformance.api.arguments import clip, parse_object
 from conformance.api.endpoints import endpoint
 from conformance.api.vocabulary import USAGE_NAMES
 from conformance.checks.findings import CheckFailure, HarnessError, Ignored, Unsupported, absent
-from conformance.checks.http import error_message
+from conformance.checks.http import error_message, missing_route
 from conformance.checks.registry import CheckContext, check
 from conformance.observations.observation import finish_class, json_texts, result_object
 from conformance.transport.exchange import Exchange
@@ -182,7 +182,10 @@ def tool_called(ctx: CheckContext, name: str, parameters: dict[str, Any] | None 
 @check("text_contains")
 def text_contains(ctx: CheckContext, value: str | list[str], ignore_case: bool = True) -> None:
     """The output text (chat ``content``; Responses' derived ``output_text``) contains ``value``, or any
-    one of a list of values (synonyms, e.g. ``[red, crimson]`` for a vision answer)."""
+    one of a list of values (synonyms, e.g. ``[red, crimson]`` for a vision answer).
+
+    Absent, the answer did not do what the case asked (an instruction not followed, an image not read):
+    IGNORED, like every behavioural check whose behaviour is absent after a 2xx."""
     wanted = [value] if isinstance(value, str) else value
     if not isinstance(wanted, list) or not wanted or not all(isinstance(v, str) and v for v in wanted):
         raise HarnessError(f"text_contains needs a non-empty string or list of strings, got {value!r}")
@@ -190,7 +193,7 @@ def text_contains(ctx: CheckContext, value: str | list[str], ignore_case: bool =
     haystack = text.lower() if ignore_case else text
     if not any((v.lower() if ignore_case else v) in haystack for v in wanted):
         expected = repr(wanted[0]) if len(wanted) == 1 else "any of " + ", ".join(map(repr, wanted))
-        raise CheckFailure(f"the output text does not contain {expected}: {clip(text)}", {"values": wanted})
+        raise Ignored(f"the output text does not contain {expected}: {clip(text)}", {"values": wanted})
 
 
 @check("text_nonempty")
@@ -332,15 +335,12 @@ def _answered(exchange: Exchange) -> int:
 
 
 def lookup_404(exchange: Exchange, object_id: str) -> bool:
-    """True when the answer is a 404 from an object lookup, not from a missing route: a JSON error
-    whose message names ``object_id`` or whose ``param`` is an id parameter. OpenAI answers both
-    ways ("Response with id '…' not found."; ``param: completion_id``); servers without the route
-    answer a bare "Not found" (aimock) or "File Not Found" (llama-server)."""
-    body = exchange.json
-    if exchange.status != 404 or not isinstance(body, dict) or not isinstance(body.get("error"), dict):
-        return False
-    param = body["error"].get("param")
-    return object_id in error_message(body) or (isinstance(param, str) and param.endswith("id"))
+    """True when the answer is a 404 from an object lookup, not from a missing route: an error whose
+    message names ``object_id`` or whose ``param`` is an id parameter. OpenAI answers both ways
+    ("Response with id '…' not found."; ``param: completion_id``); servers without the route answer a
+    bare "Not found" (aimock) or "File Not Found" (llama-server). The envelope's shape is
+    ``error_envelope``'s business, not this one's."""
+    return exchange.status == 404 and (object_id in error_message(exchange.json) or not missing_route(exchange))
 
 
 @check("retrievable", needs_success=False)

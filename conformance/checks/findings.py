@@ -55,11 +55,12 @@ class CheckFailure(AssertionError):
 
     verdict = Verdict.FAIL
 
-    def __init__(self, message: str, evidence: Any = None, missing: Missing | None = None):
+    def __init__(self, message: str, evidence: Any = None, missing: Missing | None = None, root: bool = False):
         super().__init__(message)
         self.message = message
         self.evidence = evidence
         self.missing = missing
+        self.root = root  # the answer cannot be judged further (no answer, wrong status, not the expected body)
 
 
 class Unsupported(CheckFailure):
@@ -103,10 +104,16 @@ class Failure:
     step: str | None = None
     evidence: Any = field(default=None, compare=False)
     missing: Missing | None = field(default=None, compare=False)
-    cause: str | None = field(default=None, compare=False)  # the root-cause finding this one follows from
+    # What the verdict policy made of it (conformance/verdicts/policy.py): "root" (the answer could not be judged
+    # further), "case" (one of the case's own checks), "shape" (a check run on every answer), or "follows"
+    # (follows from the root cause named by ``cause``; not counted).
+    role: str | None = field(default=None, compare=False)
+    cause: str | None = field(default=None, compare=False)
 
     def as_dict(self) -> dict:
         out: dict[str, Any] = {"check": self.check, "message": self.message, "verdict": self.verdict.value}
+        if self.role:
+            out["role"] = self.role
         if self.step:
             out["step"] = self.step
         if self.evidence is not None:
@@ -123,4 +130,4 @@ class Failure:
         missing = data.get("missing")
         return cls(data["check"], data["message"], Verdict(data["verdict"]), data.get("step"), data.get("evidence"),
                    Missing(tuple(missing["fields"]), missing["only"]) if isinstance(missing, dict) else None,
-                   data.get("cause"))
+                   data.get("role"), data.get("cause"))

@@ -177,5 +177,5 @@ def run_check(name: str, ctx: CheckContext, params: dict[str, Any] | None = None
         check_.fn(ctx, **params)
     except CheckFailure as failure:
         return [Failure(name, failure.message, failure.verdict, step or ctx.step_name(), failure.evidence,
-                        failure.missing)]
+                        failure.missing, "root" if failure.root else None)]
     return []

@@ -48,7 +48,8 @@ def schema(ctx: CheckContext) -> None:
     body = exchange.json
     if not isinstance(body, dict):
         raise CheckFailure(f"{exchange.method} {exchange.path} answered {exchange.status} without a JSON object "
-                           f"body (expected {name}): {exchange.excerpt(200)!r}", {"contract": f"{ctx.profile}/{name}"})
+                           f"body (expected {name}): {exchange.excerpt(200)!r}", {"contract": f"{ctx.profile}/{name}"},
+                           root=True)
     try:
         problems = validate_object(ctx.profile, name, body)
     except ContractMissing as exc:

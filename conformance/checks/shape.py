@@ -153,7 +153,7 @@ def output_container(ctx: CheckContext) -> None:
             problems.append(f"output items without a string `type`: {untyped[:5]}")
     if problems:
         raise CheckFailure(f"{api} answer: {'; '.join(problems)}", None,
-                           absent([own] if own not in body else [], only=problems == [f"no `{own}`"]))
+                           absent([own] if own not in body else [], only=problems == [f"no `{own}`"]), root=True)
 
 
 @check("usage_fields", implicit=True)

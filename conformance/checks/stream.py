@@ -60,10 +60,10 @@ def stream_content_type(ctx: CheckContext) -> None:
         shown = exchange.content_type or "no content type"
         raise CheckFailure(f"the request asked for a stream (stream: true), but the answer is {shown}, not "
                            f"text/event-stream: {exchange.excerpt(200)}",
-                           {"content_type": exchange.content_type, "expected": "text/event-stream"})
+                           {"content_type": exchange.content_type, "expected": "text/event-stream"}, root=True)
     if exchange.is_sse and not exchange.requested_stream:
         raise CheckFailure("the request did not ask for a stream, but the answer is text/event-stream",
-                           {"content_type": exchange.content_type})
+                           {"content_type": exchange.content_type}, root=True)
 
 
 @check("stream_framing", implicit=True)

@@ -45,6 +45,8 @@ def _cell(record: dict[str, Any] | None) -> str:
     if record is None:
         return ""
     text = record["verdict"]
+    if record.get("shape", "pass") != "pass":
+        text += "§"
     if any(f["check"] == "declared" for f in record["failures"]):
         text += "°"
     if record.get("intermittent"):
@@ -88,6 +90,8 @@ def terminal_matrix(records: list[dict[str, Any]]) -> str:
     for target, api in _columns(records):
         counts = Counter(r["verdict"] for r in records if r["target"] == target and r["api"] == api)
         lines.append(f"{target} {api}: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items())))
+    lines.append("§ the answers' shape has findings (checks every answer gets: schema, documented shape, stream "
+                 "grammar); the verdict is the case's own")
     lines.append("* the target declares it lacks a feature this case needs (the verdict is what was observed)")
     lines.append("~ includes findings of a check the target's expectations declare intermittent")
     lines.append("° not run: the target declares the case would hang or leave loopback (never_run)")
@@ -101,6 +105,7 @@ def markdown_matrix(records: list[dict[str, Any]]) -> str:
            "Rows: cases by capability. Columns: target x API. `claim` is what OpenAI documents for each API.",
            "Verdicts: pass, fail (supported but wrong), unsupported (explicitly rejected), ignored (accepted, "
            "behaviour absent), not-recorded (no cassette), error (suite or transport problem). "
+           "`§`: the answers' shape has findings (checks every answer gets); the verdict is the case's own. "
            "`*`: the target declares it lacks a feature the case needs. "
            "`~`: includes findings of a check the target's expectations declare intermittent. "
            "`°`: not run, the target declares the case would hang or leave loopback (`never_run`).", ""]
@@ -110,13 +115,22 @@ def markdown_matrix(records: list[dict[str, Any]]) -> str:
         out.append("| " + " | ".join(str(c) for c in row) + " |")
     out += ["", "## Findings", ""]
     for r in sorted(records, key=lambda r: (r["target"], r["capability"], r["case"], r["api"], r["stream"])):
-        if r["verdict"] == "pass" or not r["failures"]:
+        if r["verdict"] == "pass" and r.get("shape", "pass") == "pass" or not r["failures"]:
             continue
         stream = " (stream)" if r["stream"] else ""
-        out.append(f"- **{r['target']} {r['api']}** `{r['capability']}/{r['case']}`{stream}: {r['verdict']}")
-        for f in r["failures"][:4]:
+        shape = f", shape {r['shape']}" if r.get("shape", "pass") != "pass" else ""
+        out.append(f"- **{r['target']} {r['api']}** `{r['capability']}/{r['case']}`{stream}: {r['verdict']}{shape}")
+        shown = [f for f in r["failures"] if f.get("role") != "follows"]
+        for f in shown[:4]:
             message = f["message"].replace("\n", " ")[:300]
-            out.append(f"  - `{f['check']}` ({f['verdict']}): {message}")
+            label = {"root": ", root cause", "shape": ", shape"}.get(f.get("role") or "", "")
+            out.append(f"  - `{f['check']}` ({f['verdict']}{label}): {message}")
+        if len(shown) > 4:
+            out.append(f"  - and {len(shown) - 4} more")
+        follows = sorted({f["check"] for f in r["failures"] if f.get("role") == "follows"})
+        if follows:
+            count = sum(1 for f in r["failures"] if f.get("role") == "follows")
+            out.append(f"  - {count} finding(s) that follow from the root cause, not counted: {', '.join(follows)}")
         for feature, why in (r.get("declared_missing") or {}).items():
             out.append(f"  - declared missing: {feature} ({why})")
     return "\n".join(out) + "\n"

@@ -65,8 +65,15 @@ class Settings:
         self.profile = config.getoption("--profile")
         self.results: list[dict[str, Any]] = []
         self.case_errors: list[CaseFileError] = []
+        self._targets: list[Target] | None = None
 
     def targets(self) -> list[Target]:
+        """The chosen targets (loaded once); a bad targets file or name is a ``pytest.UsageError``."""
+        if self._targets is None:
+            self._targets = self._choose_targets()
+        return self._targets
+
+    def _choose_targets(self) -> list[Target]:
         config = self.config
         try:
             return choose_targets(load_targets(*config.getoption("--targets")), config.getoption("--target"),
@@ -82,6 +89,8 @@ def pytest_configure(config: pytest.Config) -> None:
     settings = Settings(config)
     config.stash[SETTINGS] = settings
     config.pluginmanager.register(Collector(settings), "conformance-collector")
+    # A bad targets file or target name is a usage error now (one line, exit 4), not a collection traceback.
+    settings.targets()
     if settings.live:
         config.option.disable_recording = True  # pytest-recording: no cassette at all
 

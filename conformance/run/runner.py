@@ -25,7 +25,7 @@ from conformance.transport.exchange import Exchange
 
 # Sends one step's request to a target and returns what came back: ``sender(target, step, body)``.
 Sender = Callable[[Target, Step, Any], Exchange]
-from conformance.verdicts.policy import combine
+from conformance.verdicts import policy
 from conformance.verdicts.results import CaseResult
 
 
@@ -63,7 +63,7 @@ def _run_steps(case: Case, api: str, target: Target, send: Sender, stream: bool,
                                     prefix + step.name))
             break
         except MissingResource as exc:
-            problems.append(Failure("request", str(exc), Verdict.ERROR, prefix + step.name))
+            problems.append(Failure("request", str(exc), Verdict.ERROR, prefix + step.name, role="root"))
             break
         if stream and step.method == "POST":
             body = with_stream(body, api)
@@ -119,16 +119,23 @@ def _dedupe(failures: list[Failure]) -> list[Failure]:
     return out
 
 
+def shape_checks(case: Case, api: str) -> set[str]:
+    """The checks that judge every answer's shape here: the implicit ones the case does not name itself."""
+    return set(implicit_checks()) - {e.check for e in case.expect[api]}
+
+
 def _result(case: Case, api: str, target: Target, stream: bool, failures: list[Failure],
-            profile: str | None) -> CaseResult:
+            profile: str | None, steps: list[str] | None = None) -> CaseResult:
+    judged = policy.judge(failures, steps or [s.name for s in case.steps[api]], shape_checks(case, api))
     return CaseResult(
         target=target.name,
         capability=case.capability,
         case=case.id,
         api=api,
         stream=stream,
-        verdict=combine(failures),
-        failures=failures,
+        verdict=judged.verdict,
+        shape=judged.shape,
+        failures=judged.failures,
         claim=case.claim.get(api, {}),
         claims=case.claim,
         declared_missing={f: target.lacks[f] for f in case.requires if f in target.lacks},
@@ -159,7 +166,8 @@ def run_case(case: Case, api: str, target: Target, send: Sender, *, stream: bool
     problems += trouble
     failures = problems + judge(case, api, exchanges, profile=profile or target.profile,
                                 deterministic=target.deterministic)
-    result = _result(case, api, target, stream, failures, profile)
+    order = list(exchanges) + [s.name for s in case.steps[api] if s.name not in exchanges]
+    result = _result(case, api, target, stream, failures, profile, order)
     result.steps = [{"name": e.step, "method": e.method, "path": e.path, "status": e.status}
                     for e in exchanges.values()]
     result.duration = time.monotonic() - started

@@ -28,6 +28,7 @@ class Exchange:
     text: str = ""  # the decoded response body
     transport_error: str | None = None
     step: str = "main"
+    sdk: Any = None  # the SdkOutcome (transport/sdk_outcome.py) when the openai SDK sent it; None for raw HTTP
 
     @property
     def path(self) -> str:

@@ -24,6 +24,7 @@ from conformance.parsing import load_yaml
 SECRET_HEADERS = {
     "authorization", "api-key", "x-api-key", "cookie", "set-cookie", "openai-organization", "openai-project",
     "x-request-id", "cf-ray", "openai-processing-ms",
+    "user-agent",  # the client's fingerprint (``OpenAI/Python 1.109.1`` in the SDK lane): not evidence, never matched
 }
 SECRET_PREFIXES = ("x-stainless-", "x-ratelimit-")
 # Transient answers are not evidence of behaviour: never keep them in a cassette.
@@ -65,10 +66,15 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any] | None:
     return response
 
 
-def _normalise(body: Any) -> Any:
+def normalise(body: Any) -> Any:
+    """A request body as the matcher compares it: ignored fields dropped, ``stream: false`` as absent.
+
+    ``stream: false`` is the default, and ``chat.completions.parse()`` of the openai SDK (every major)
+    always sends it, so a case without ``stream`` matches its recording through the SDK lane too.
+    """
     if not isinstance(body, dict):
         return body
-    out = {k: v for k, v in body.items() if k not in IGNORED_BODY_FIELDS}
+    out = {k: v for k, v in body.items() if k not in IGNORED_BODY_FIELDS and not (k == "stream" and v is False)}
     if isinstance(out.get("stream_options"), dict):
         out["stream_options"] = {k: v for k, v in out["stream_options"].items() if k != "include_obfuscation"}
     return out
@@ -88,7 +94,7 @@ def _body(request: Any) -> Any:
 
 def json_body_matcher(r1: Any, r2: Any) -> None:
     """vcrpy matcher: request bodies equal as JSON (key order and SDK-injected fields ignored)."""
-    a, b = _normalise(_body(r1)), _normalise(_body(r2))
+    a, b = normalise(_body(r1)), normalise(_body(r2))
     if a != b:
         raise AssertionError(f"request bodies differ:\n  sent:     {json.dumps(a, sort_keys=True)[:400]}\n"
                              f"  recorded: {json.dumps(b, sort_keys=True)[:400]}")

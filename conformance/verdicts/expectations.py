@@ -26,7 +26,7 @@ import yaml
 
 from conformance.checks.findings import Failure, Verdict
 from conformance.parsing import load_yaml
-from conformance.verdicts.policy import SEVERITY, combine
+from conformance.verdicts.policy import SEVERITY, combine, counted
 from conformance.verdicts.results import CaseResult
 
 
@@ -34,6 +34,7 @@ from conformance.verdicts.results import CaseResult
 class Known:
     verdict: Verdict = Verdict.PASS
     checks: frozenset[str] = frozenset()
+    shape: Verdict = Verdict.PASS
 
 
 @dataclass
@@ -46,15 +47,17 @@ class Expectations:
         return bool(rule) and re.search(rule.get("match", ""), failure.message) is not None
 
     def steady(self, result: CaseResult) -> list[Failure]:
-        """The findings of ``result`` that count: not notes (verdict pass), not declared intermittent."""
-        return [f for f in result.failures if f.verdict is not Verdict.PASS and not self.is_intermittent(f)]
+        """The findings of ``result`` that count (the policy's root, case and shape findings) and are not
+        declared intermittent."""
+        return [f for f in counted(result.failures) if not self.is_intermittent(f)]
 
     def observed(self, result: CaseResult) -> Known:
         """What ``result`` shows, in the terms of an expectation."""
         if result.verdict is Verdict.NOT_RECORDED:
             return Known(Verdict.NOT_RECORDED)
         steady = self.steady(result)
-        return Known(combine(steady), frozenset(f.check for f in steady))
+        return Known(combine([f for f in steady if f.role != "shape"]), frozenset(f.check for f in steady),
+                     combine([f for f in steady if f.role == "shape"]))
 
     def expected(self, result: CaseResult) -> Known:
         return self.known.get(result.key, Known())
@@ -69,6 +72,8 @@ def difference(expected: Known, observed: Known) -> str:
     parts = []
     if expected.verdict != observed.verdict:
         parts.append(f"expected {expected.verdict.value}, got {observed.verdict.value}")
+    if expected.shape != observed.shape:
+        parts.append(f"expected shape {expected.shape.value}, got {observed.shape.value}")
     if observed.checks - expected.checks:
         parts.append("new findings from " + ", ".join(sorted(observed.checks - expected.checks)))
     if expected.checks - observed.checks:
@@ -85,9 +90,10 @@ def outcome(expected: Known, observed: Known) -> tuple[str, str]:
         if observed.verdict is Verdict.PASS:
             different = "unexpected pass: the gap closed; update expectations. " + different
         return "fail", different
-    if observed.verdict is Verdict.PASS:
+    if observed.verdict is Verdict.PASS and observed.shape is Verdict.PASS:
         return "pass", ""
-    return "xfail", f"known {observed.verdict.value}"
+    shape = f" (shape {observed.shape.value})" if observed.shape is not Verdict.PASS else ""
+    return "xfail", f"known {observed.verdict.value}{shape}"
 
 
 def _intermittent(value: Any) -> dict[str, str]:
@@ -104,7 +110,8 @@ def load(directory: str | Path, target: str) -> Expectations:
     known = {}
     for key, value in (data.get("known") or {}).items():
         value = value if isinstance(value, dict) else {"verdict": value}
-        known[key] = Known(Verdict(value["verdict"]), frozenset(value.get("checks") or []))
+        known[key] = Known(Verdict(value["verdict"]), frozenset(value.get("checks") or []),
+                           Verdict(value.get("shape", "pass")))
     intermittent = {name: _intermittent(v) for name, v in (data.get("intermittent") or {}).items()}
     return Expectations(known, intermittent)
 
@@ -125,9 +132,13 @@ def write(directory: str | Path, target: str, results: Iterable[CaseResult]) -> 
         if observed.verdict in (Verdict.PASS, Verdict.NOT_RECORDED) and not observed.checks:
             continue
         steady = current.steady(result)
-        cause = max(steady, key=lambda f: SEVERITY[f.verdict]) if steady else None
-        known[result.key] = {"verdict": observed.verdict.value, "checks": sorted(observed.checks),
-                             "why": f"{cause.check}: {cause.message}"[:200] if cause else ""}
+        roots = [f for f in steady if f.role == "root"]
+        cause = roots[0] if roots else max(steady, key=lambda f: SEVERITY[f.verdict], default=None)
+        entry: dict[str, Any] = {"verdict": observed.verdict.value}
+        if observed.shape is not Verdict.PASS:
+            entry["shape"] = observed.shape.value
+        entry.update(checks=sorted(observed.checks), why=f"{cause.check}: {cause.message}"[:200] if cause else "")
+        known[result.key] = entry
     if errors:
         raise BlessingError(f"{target}: refusing to record suite errors as known verdicts: {', '.join(errors)}")
     path = Path(directory) / f"{target}.yaml"

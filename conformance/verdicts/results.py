@@ -17,8 +17,9 @@ class CaseResult:
     case: str
     api: str
     stream: bool
-    verdict: Verdict
-    failures: list[Failure] = field(default_factory=list)
+    verdict: Verdict  # the case's verdict (its own checks, root cause first): conformance/verdicts/policy.py
+    failures: list[Failure] = field(default_factory=list)  # in reading order: root cause, case, shape, follows
+    shape: Verdict = Verdict.PASS  # the verdict of the checks run on every answer (the cell's shape marker)
     claim: dict[str, str] = field(default_factory=dict)
     claims: dict[str, dict[str, str]] = field(default_factory=dict)  # the case's claims for both APIs
     declared_missing: dict[str, str] = field(default_factory=dict)  # requires ∩ target.lacks
@@ -43,6 +44,7 @@ class CaseResult:
             "api": self.api,
             "stream": self.stream,
             "verdict": self.verdict.value,
+            "shape": self.shape.value,
             "failures": [f.as_dict() for f in self.failures],
             "claim": self.claim,
             "claims": self.claims,
@@ -61,5 +63,6 @@ def result_from_dict(record: dict[str, Any]) -> CaseResult:
     """Rebuild a CaseResult from its ``as_dict`` form (results travel between xdist workers as dicts)."""
     failures = [Failure.from_dict(f) for f in record["failures"]]
     known = set(CaseResult.__dataclass_fields__)
-    fields = {k: v for k, v in record.items() if k in known and k not in ("failures", "verdict")}
-    return CaseResult(**fields, verdict=Verdict(record["verdict"]), failures=failures)
+    fields = {k: v for k, v in record.items() if k in known and k not in ("failures", "verdict", "shape")}
+    return CaseResult(**fields, verdict=Verdict(record["verdict"]), failures=failures,
+                      shape=Verdict(record.get("shape", "pass")))

@@ -14,6 +14,7 @@ The table of what appeared when (``HISTORY``, with each entry's ``since``) is
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -77,8 +78,8 @@ def judge(failure: Failure, api: str | None, recorded: dt.date | None) -> Failur
         when = f"recorded {recorded.isoformat()}" if recorded else "recording date unknown"
         names = ", ".join(f"{e.name} (always sent since {e.since})" for e in entries)
         message = f"stale ({when}): lacks {names}; {failure.message}"
-        return Failure(failure.check, message, Verdict.STALE, failure.step, failure.evidence, failure.missing)
+        return replace(failure, message=message, verdict=Verdict.STALE)
     if failure.verdict == Verdict.FAIL:
         return failure
     # the audit knows two outcomes for a finding: any other verdict (unsupported, ignored, error) is a failure
-    return Failure(failure.check, failure.message, Verdict.FAIL, failure.step, failure.evidence, failure.missing)
+    return replace(failure, verdict=Verdict.FAIL)
