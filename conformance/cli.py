@@ -3,6 +3,12 @@
   conformance run [OPTIONS] [PYTEST ARGS]   run the suite through pytest (replay by default)
   conformance audit PATH [PATH ...]         check recorded OpenAI traffic (vcrpy cassettes)
   conformance checks                        list the named checks
+  conformance report RESULTS... [--baseline OLD] [--html F] [--md F] [--json F]
+                                            merge results files into one report; exit 1 on regressions
+  conformance sdk-matrix DIR                merge the SDK lane's runs (one per openai version) into one matrix;
+                                            exit 1 on a regression between SDK versions
+  conformance fuzz [--target NAME] [--api A] [--max-requests N] [--seed S] [--live | --record-mode M]
+                                            generated requests (schemathesis): the robustness rows
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ def run(argv: list[str]) -> int:
     import pytest
 
     suite = str(Path(__file__).parent / "run" / "suite.py")
+    # `--strict` is ours here (fail on every non-pass verdict); pytest's own --strict is another option
+    argv = ["--strict-verdicts" if arg == "--strict" else arg for arg in argv]
     # In replay the plugin marks every item block_network: any socket is a bug.
     return int(pytest.main([suite, "-p", "conformance.run.plugin", "-p", "no:cacheprovider", "-q", "-rfE", *argv]))
 
@@ -45,7 +53,19 @@ def main(argv: list[str] | None = None) -> int:
         from conformance.audit.main import main as audit_main
 
         return audit_main(rest)
+    if command == "report":
+        from conformance.reports.main import main as report_main
+
+        return report_main(rest)
+    if command == "sdk-matrix":
+        from conformance.reports.sdk_matrix import main as sdk_matrix_main
+
+        return sdk_matrix_main(rest)
     if command == "checks":
         return checks(rest)
+    if command == "fuzz":
+        from conformance.fuzz.main import main as fuzz_main
+
+        return fuzz_main(rest)
     print(f"unknown command {command!r}\n{USAGE}", file=sys.stderr)
     return 2

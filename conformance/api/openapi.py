@@ -47,6 +47,8 @@ SCOPE_ROLES = {
     "responses": ("create", "retrieve", "delete", "list_items"),
 }
 SCOPE: tuple[Endpoint, ...] = tuple(e for e in ENDPOINTS if e.api in APIS and e.role in SCOPE_ROLES[e.api])
+# The endpoints `conformance audit` judges (``--openapi`` validates their answers too).
+AUDITED: tuple[Endpoint, ...] = tuple(e for e in ENDPOINTS if e.audited)
 # The contract one streamed event's JSON payload must match, per API (the stream checks judge each type).
 STREAM_EVENT_CONTRACT = {"chat": "chat.completion.chunk", "responses": "events/event"}
 ERROR_CONTRACT = "error"
@@ -124,6 +126,12 @@ def _ref(name: str) -> dict[str, str]:
     return {"$ref": SCHEMAS_REF + name}
 
 
+def _data_or_done(payload: dict[str, Any]) -> dict[str, Any]:
+    """An event's ``data``: the ``[DONE]`` terminator, else JSON matching ``payload``. Written as if/else rather
+    than a union, so a payload's own error is reported, not "no branch matched"."""
+    return {"if": {"const": DONE}, "else": {"contentMediaType": JSON, "contentSchema": payload}}
+
+
 def _event_stream(contract: str) -> dict[str, Any]:
     """The SSE media type object: one parsed event whose data is ``[DONE]`` or JSON matching ``contract``."""
     return {PAYLOAD_KEY: component_name(contract), "schema": {
@@ -131,8 +139,7 @@ def _event_stream(contract: str) -> dict[str, Any]:
         "required": ["data"],
         "properties": {
             "event": {"type": "string"},
-            "data": {"anyOf": [{"const": DONE},
-                               {"contentMediaType": JSON, "contentSchema": _ref(component_name(contract))}]},
+            "data": _data_or_done(_ref(component_name(contract))),
         },
     }}
 
@@ -220,8 +227,32 @@ def dumps(document: dict[str, Any]) -> str:
 
 
 def digest(document: dict[str, Any]) -> str:
-    """A short sha256 of a document's canonical JSON (recorded beside fuzz cassettes)."""
+    """A short sha256 of a document's canonical JSON."""
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def request_digest(document: dict[str, Any]) -> str:
+    """The digest of what request generation reads: the operations without their answers, and the component
+    schemas they reach. Editing a contract (an answer schema) does not change it; editing a request does."""
+    paths = {path: {method: {k: v for k, v in operation.items() if k != "responses"}
+                    if isinstance(operation, dict) else operation for method, operation in item.items()}
+             for path, item in (document.get("paths") or {}).items() if isinstance(item, dict)}
+    schemas = (document.get("components") or {}).get("schemas") or {}
+    reached: dict[str, Any] = {}
+    todo = _refs_in(paths)
+    while todo:
+        name = todo.pop()
+        if name in reached or name not in schemas:
+            continue
+        reached[name] = schemas[name]
+        todo += _refs_in(schemas[name])
+    return digest({"paths": paths, "schemas": reached})
+
+
+def _refs_in(node: Any) -> list[str]:
+    """Names of the component schemas ``node`` refers to."""
+    text = json.dumps(node)
+    return re.findall(r'"\$ref": "#/components/schemas/([^"/]+)', text)
 
 
 def pin_model(document: dict[str, Any], model: str) -> dict[str, Any]:
@@ -292,14 +323,13 @@ def adapt_event_streams(document: dict[str, Any]) -> dict[str, Any]:
                 ref = payload.get("$ref", "") if isinstance(payload, dict) else ""
                 if ref.startswith(SCHEMAS_REF):
                     media[PAYLOAD_KEY] = ref[len(SCHEMAS_REF):]
-                media["schema"] = {"type": "object", "required": ["data"], "properties": {"data": {"anyOf": [
-                    {"const": DONE},
-                    {"contentMediaType": JSON, "contentSchema": _event_dispatch(payload, schemas)},
-                ]}}}
+                media["schema"] = {"type": "object", "required": ["data"],
+                                   "properties": {"data": _data_or_done(_event_dispatch(payload, schemas))}}
     return out
 
 
-def with_error_answers(document: dict[str, Any], component: str = "ErrorResponse") -> dict[str, Any]:
+def with_error_answers(document: dict[str, Any], component: str = "ErrorResponse",
+                       endpoints: tuple[Endpoint, ...] = SCOPE) -> dict[str, Any]:
     """A copy where each operation in SCOPE that documents no 4xx/5xx answer gets ``4XX``/``5XX`` answers of
     the document's error envelope ``component`` (OpenAI's own document describes almost none, yet every
     error OpenAI sends has that envelope). Without the component the document is returned unchanged."""
@@ -307,7 +337,7 @@ def with_error_answers(document: dict[str, Any], component: str = "ErrorResponse
     if component not in ((out.get("components") or {}).get("schemas") or {}):
         return out
     error = {"description": "An error, in OpenAI's envelope", "content": {JSON: {"schema": _ref(component)}}}
-    for method, path in operations_in_scope(out):
+    for method, path in operations_in_scope(out, endpoints):
         answers = out["paths"][path][method.lower()].setdefault("responses", {})
         for status in ERROR_STATUSES:
             if not any(str(key).startswith(status[0]) for key in answers) and "default" not in answers:
@@ -315,11 +345,12 @@ def with_error_answers(document: dict[str, Any], component: str = "ErrorResponse
     return out
 
 
-def answer_schemas(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, dict[str, str]]]:
-    """``(METHOD, template) -> status key -> media type -> component name`` for the operations in SCOPE
+def answer_schemas(document: dict[str, Any], endpoints: tuple[Endpoint, ...] = SCOPE
+                   ) -> dict[tuple[str, str], dict[str, dict[str, str]]]:
+    """``(METHOD, template) -> status key -> media type -> component name`` for the operations of ``endpoints``
     (``template`` as the API model spells it, e.g. ``responses/{id}``): names answers in reports."""
     out: dict[tuple[str, str], dict[str, dict[str, str]]] = {}
-    for method, path in operations_in_scope(document):
+    for method, path in operations_in_scope(document, endpoints):
         template = re.sub(r"\{[^}]+\}", "{id}", path).strip("/")
         for status, answer in (document["paths"][path][method.lower()].get("responses") or {}).items():
             for media_type, media in ((answer or {}).get("content") or {}).items():
@@ -331,14 +362,14 @@ def answer_schemas(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, 
     return out
 
 
-def operations_in_scope(document: dict[str, Any]) -> list[tuple[str, str]]:
-    """``(METHOD, path)`` of the document's operations that are endpoints in SCOPE (by the API model)."""
+def operations_in_scope(document: dict[str, Any], endpoints: tuple[Endpoint, ...] = SCOPE) -> list[tuple[str, str]]:
+    """``(METHOD, path)`` of the document's operations that are ``endpoints`` (default SCOPE) of the API model."""
     found = []
     for path, item in (document.get("paths") or {}).items():
         if not isinstance(item, dict):
             continue
         template = re.sub(r"\{[^}]+\}", "{id}", path).strip("/")
         for method in item:
-            if any(e.method == method.upper() and e.template == template for e in SCOPE):
+            if any(e.method == method.upper() and e.template == template for e in endpoints):
                 found.append((method.upper(), path))
     return found

@@ -1,9 +1,12 @@
-"""``conformance audit PATH [PATH ...] [--profile openai|compat|open-responses] [--json FILE] [--openapi FILE]``
+"""``conformance audit PATH [PATH ...] [--profile openai|compat|open-responses] [--json FILE] [--openapi FILE] [--sdk]``
 
 Judges every Chat Completions / Responses interaction of vcrpy cassettes with the
 suite's named checks. Exit status: 0 when every judged interaction is pass or
 stale, 1 when any fails, 2 on usage or input errors (a missing path, a file that
 is not a readable cassette, an unusable OpenAPI document).
+
+``--sdk`` also gives every judged answer to the installed openai SDK (``conformance.audit.sdk``) and
+reports, beside the suite's verdict, what the SDK makes of it; it never changes the exit status.
 
 Large inputs are split by cassette file over the CPU cores (``--jobs``, default:
 the number of CPUs); small ones run in-process, where a pool would only add
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.api.vocabulary import PROFILES
+from conformance.audit import sdk as sdk_audit
 from conformance.audit.judge import audit_interaction
 from conformance.checks.openapi import OpenApiError, OpenApiSpec
 from conformance.reports import audit as report
@@ -30,7 +34,7 @@ from conformance.transport.recordings import CassetteError, find_cassettes, load
 PARALLEL_BYTES = 4 * 1024 * 1024
 
 # Per-process settings of the audit workers (set before the pool forks, or by its initializer).
-_settings: dict[str, Any] = {"profile": "openai", "spec": None}
+_settings: dict[str, Any] = {"profile": "openai", "spec": None, "sdk": False}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -43,13 +47,16 @@ def parser() -> argparse.ArgumentParser:
                    help="rule set: what OpenAI sends (openai, default), what SDKs need (compat), Open Responses")
     p.add_argument("--json", metavar="FILE", help="write the JSON report here ('-' for stdout)")
     p.add_argument("--openapi", metavar="FILE", help="also validate answers against this OpenAPI document")
+    p.add_argument("--sdk", action="store_true",
+                   help="also give every answer to the installed openai SDK and report what it makes of it")
     p.add_argument("--jobs", type=int, default=0, metavar="N",
                    help="worker processes for large inputs (default: the number of CPUs; 1 = no pool)")
     return p
 
 
-def _init_worker(profile: str, spec_path: str | None) -> None:
+def _init_worker(profile: str, spec_path: str | None, sdk: bool = False) -> None:
     _settings["profile"] = profile
+    _settings["sdk"] = sdk
     _settings["spec"] = OpenApiSpec.load(spec_path) if spec_path else None
 
 
@@ -59,7 +66,11 @@ def audit_file(path: Path) -> tuple[list[dict[str, Any]], str | None]:
         recorded = load_cassette(path)
     except CassetteError as exc:
         return [], str(exc)
-    return [audit_interaction(r, _settings["profile"], _settings["spec"]) for r in recorded], None
+    entries = [audit_interaction(r, _settings["profile"], _settings["spec"]) for r in recorded]
+    if _settings["sdk"]:
+        for entry, interaction in zip(entries, recorded):
+            sdk_audit.add_sdk(entry, interaction, _settings["profile"])
+    return entries, None
 
 
 def _audit_files(files: list[Path], jobs: int, progress: report.Progress,
@@ -78,7 +89,8 @@ def _audit_files(files: list[Path], jobs: int, progress: report.Progress,
     fork = "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if fork else None)
     # Forked workers inherit the settings (and the warm caches); spawned ones must build them.
-    setup = {} if fork else {"initializer": _init_worker, "initargs": (_settings["profile"], spec_path)}
+    setup = {} if fork else {"initializer": _init_worker,
+                             "initargs": (_settings["profile"], spec_path, _settings["sdk"])}
     # Biggest files first keeps the workers evenly busy; results go back to input order. Files go out in
     # batches: one task per file costs the parent more CPU in messaging than the batching saves in balance.
     order = sorted(range(1, len(files)), key=lambda i: -files[i].stat().st_size)
@@ -104,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     started = time.monotonic()
     _settings["profile"] = args.profile
+    _settings["sdk"] = args.sdk
+    version = sdk_audit.sdk_version() if args.sdk else None
+    if args.sdk and version is None:
+        print("conformance audit: --sdk needs the openai package: pip install -e '.[sdk]'", file=sys.stderr)
+        return 2
     try:
         _settings["spec"] = OpenApiSpec.load(args.openapi) if args.openapi else None
     except OpenApiError as exc:
@@ -126,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
         # a non-cassette YAML file met in a directory search (a config file, say) is not an error
     summary = report.summarise(interactions, cassettes=audited, input_errors=input_errors, profile=args.profile,
                                openapi=args.openapi, seconds=time.monotonic() - started)
+    if version is not None:
+        summary["sdk"] = sdk_audit.summarise(interactions, version)
     document = {"summary": summary, "interactions": interactions}
     if args.json:
         try:

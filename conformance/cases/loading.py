@@ -28,7 +28,7 @@ from conformance.cases.model import Case, CaseFileError, Expectation, Step
 from conformance.parsing import ParseError, load_yaml
 
 # Placeholder names that are not steps (see conformance/requests/placeholders.py).
-_NOT_STEPS = re.compile(r"^(model(\..*)?|resource\..*|asset:.*|run\..*)$")
+_NOT_STEPS = re.compile(r"^(model(\..*)?|resource\..*|asset:.*|run\.id)$")
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
 
@@ -99,6 +99,9 @@ def _steps(api: str, spec: dict[str, Any]) -> list[Step]:
             headers=dict(raw.get("headers") or {}),
             expect_status=raw.get("expect_status", "2xx"),
             poll=raw.get("poll"),
+            breaks=list(raw.get("breaks") or []),
+            upload=raw.get("upload"),
+            cleanup=bool(raw.get("cleanup", False)),
         )
         for raw in raw_steps
     ]
@@ -134,6 +137,18 @@ def _missing_assets(value: Any) -> list[str]:
     folder = builtin_suites() / "assets"
     return sorted(name for name in _placeholders(value)
                   if name.startswith("asset:") and not (folder / name[len("asset:"):]).is_file())
+
+
+def _step_rules(step: dict[str, Any], before: list[dict[str, Any]]) -> list[str]:
+    """Rules of the upload and cleanup fields: an uploaded asset exists; cleanup steps come last."""
+    problems = []
+    asset = (step.get("upload") or {}).get("asset")
+    if asset is not None and not (builtin_suites() / "assets" / asset).is_file():
+        problems.append(f"step {step['name']!r}: upload.asset {asset!r}: no such file in {builtin_suites() / 'assets'}")
+    cleanups = [s["name"] for s in before if s.get("cleanup")]
+    if cleanups and not step.get("cleanup"):
+        problems.append(f"step {step['name']!r} comes after cleanup step {cleanups[0]!r}: cleanup steps come last")
+    return problems
 
 
 def _check_errors(where: list[Any], items: list[Any] | None, checks: Mapping[str, CheckSpec],
@@ -195,7 +210,8 @@ def semantic_errors(data: dict[str, Any], file_stem: str,
             earlier: set[str] = set()
             for k, step in enumerate(steps):
                 where = here + [api, "steps", k] if "steps" in spec else here + [api, "request"]
-                for ref in sorted(_referenced_steps([step.get("path"), step.get("body")]) - earlier):
+                for ref in sorted(_referenced_steps([step.get("path"), step.get("body"), step.get("upload"),
+                                                          step.get("poll")]) - earlier):
                     errors.append((where, f"step {step['name']!r} refers to ${{{ref}...}}, which is not an earlier "
                                           f"step of this API (earlier: {', '.join(sorted(earlier)) or 'none'})"))
                 for name in _unknown_model_roles([step.get("path"), step.get("body")]):
@@ -204,6 +220,7 @@ def semantic_errors(data: dict[str, Any], file_stem: str,
                 for asset in _missing_assets([step.get("path"), step.get("body")]):
                     errors.append((where, f"step {step['name']!r}: ${{{asset}}}: no such file in "
                                           f"{builtin_suites() / 'assets'}"))
+                errors += [(where, reason) for reason in _step_rules(step, steps[:k])]
                 earlier.add(step["name"])
             all_steps[api] = earlier
             errors += _check_errors(here + [api, "expect"], spec.get("expect"), checks, {api: earlier})

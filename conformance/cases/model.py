@@ -20,6 +20,9 @@ class Step:
     headers: dict[str, str] = field(default_factory=dict)
     expect_status: Any = "2xx"
     poll: dict[str, Any] | None = None
+    breaks: list[str] = field(default_factory=list)  # JSON pointers where the body breaks the schema on purpose
+    upload: dict[str, Any] | None = None  # a multipart file upload: {asset, filename, field, content_type, fields}
+    cleanup: bool = False  # runs after the others whatever happened (deletes what the case created); not judged
 
 
 @dataclass

@@ -9,7 +9,7 @@ Feature names are checked against the vocabulary when the file loads: a typo in
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,6 +20,10 @@ from conformance.parsing import ParseError, load_yaml
 
 KEYS = ("base_url", "api_key_env", "profile", "models", "lacks", "never_run", "server", "resources",
         "deterministic", "scripted")
+# In the base URL of a target whose server the suite starts: the port that server got (a free one, per start).
+PORT = "{port}"
+# Replay never connects (requests are matched on method, API path and body): the port is a placeholder.
+REPLAY_PORT = 0
 
 
 class TargetError(ValueError):
@@ -42,18 +46,23 @@ class Target:
     models: dict[str, str] = field(default_factory=dict)
     lacks: dict[str, str] = field(default_factory=dict)
     never_run: list[str] = field(default_factory=list)
-    server: str | None = None  # a local server the suite can start (see conformance/transport/servers.py)
+    server: str | None = None  # a local server the suite starts (conformance/transport/servers); base_url has {port}
     resources: dict[str, str] = field(default_factory=dict)  # e.g. vector_store_id for file search cases
     deterministic: bool = False  # same answer to the same request (temperature 0, a mock): text parity is meaningful
     scripted: bool = False  # answers come from fixtures (aimock): behaviour cells judge envelopes, not a model
+    server_key: str | None = None  # set by ``bound``: a key the started server insists on (any value passes)
 
     def model(self, role: str = "default") -> str:
         """The model name for a role (``default`` when the target names none for it)."""
         return self.models.get(role) or self.models["default"]
 
     def api_key(self) -> str | None:
-        """The key, read from the environment variable the target names (None when it names none)."""
-        return os.environ.get(self.api_key_env) if self.api_key_env else None
+        """The key, read from the environment variable the target names (else the started server's own)."""
+        return (os.environ.get(self.api_key_env) if self.api_key_env else None) or self.server_key
+
+    def bound(self, port: int, server_key: str | None = None) -> "Target":
+        """This target with ``{port}`` of its base URL filled (the port its started server got)."""
+        return replace(self, base_url=self.base_url.replace(PORT, str(port)), server_key=server_key)
 
 
 def _features(name: str, key: str, values: Any, at: Callable[..., str]) -> list[str]:
@@ -85,6 +94,11 @@ def make_target(name: str, spec: Any, where: str = "", locate: Callable[..., str
     never_run = spec.get("never_run") or []
     problems = [f"{at('models')}target {name!r}: models: {nearest(r, MODEL_ROLES, 'model role')}" for r in bad_roles]
     problems += _features(name, "lacks", declared, at) + _features(name, "never_run", never_run, at)
+    if spec.get("server") and PORT not in spec["base_url"]:
+        problems.append(f"{at('base_url')}target {name!r}: the suite starts its server on a free port: write "
+                        f"base_url with {PORT} (e.g. http://127.0.0.1:{PORT}/v1)")
+    if PORT in spec["base_url"] and not spec.get("server"):
+        problems.append(f"{at('base_url')}target {name!r}: base_url has {PORT} but no server names where it comes from")
     if problems:
         raise TargetError("\n".join(problems))
     return Target(

@@ -7,7 +7,7 @@ from typing import Any
 from conformance.checks.findings import CheckFailure, HarnessError, Ignored, Unsupported
 from conformance.checks.registry import CheckContext, check
 from conformance.transport.exchange import Exchange
-from conformance.transport.http import DEADLINE, TOO_LARGE
+from conformance.transport.http import DEADLINE, NEVER_CONNECTED, TOO_LARGE
 
 
 # Transport errors (exception class names) that mean the server dropped an accepted request.
@@ -88,14 +88,17 @@ def status(ctx: CheckContext, code: Any = "2xx") -> None:
             raise CheckFailure(f"the server closed the connection without a complete answer: {error}", root=True)
         if error.startswith("ReadTimeout"):
             raise CheckFailure(f"no answer within the read timeout: {error}", root=True)
+        if error.startswith(NEVER_CONNECTED):
+            raise HarnessError(f"no answer: the connection was never made ({error}); is the server running at "
+                               f"this address?", {"setup": "connection"}, root=True)
         raise HarnessError(f"no answer: {error}", root=True)
     got = exchange.status
     message = error_message(exchange.json) or exchange.excerpt(200)
     evidence = {"status": got, "expected": code, "body": exchange.excerpt(400)}
     if got in (401, 403) and not status_matches(got, code):
         raise HarnessError(f"{exchange.method} {exchange.path} answered {got}: the target refused the credentials; "
-                           f"check your key (the target's api_key_env, or --api-key-env): {message}", evidence,
-                           root=True)
+                           f"check your key (the target's api_key_env, or --api-key-env): {message}",
+                           {**evidence, "setup": "credentials"}, root=True)
     if missing_route(exchange):
         raise Unsupported(f"{exchange.method} {exchange.path} answered {got}: the target has no such route, so "
                           f"this endpoint is absent: {message}", evidence, root=True)

@@ -31,7 +31,6 @@ from typing import Any
 import yaml
 
 from conformance.api import openapi as model
-from conformance.api.endpoints import api_tail
 from conformance.checks.findings import Failure, absent
 from conformance.transport.exchange import Exchange
 
@@ -102,15 +101,15 @@ def read_document(path: str | Path, cache: bool = True) -> dict[str, Any]:
     return json.loads(text)
 
 
-def prepare(document: dict[str, Any]) -> dict[str, Any]:
-    """The document as the suite uses it (module docstring); ``OpenApiError`` when it describes no endpoint
-    in scope."""
+def prepare(document: dict[str, Any], endpoints: tuple[Any, ...] = model.SCOPE) -> dict[str, Any]:
+    """The document as the suite uses it (module docstring); ``OpenApiError`` when it describes none of
+    ``endpoints`` (default: the endpoints in scope of generated requests)."""
     if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3."):
         raise OpenApiError("not an OpenAPI 3.x document (no 'openapi: 3.x' field)")
-    if not model.operations_in_scope(document):
-        raise OpenApiError("the document describes none of the endpoints in scope "
+    if not model.operations_in_scope(document, endpoints):
+        raise OpenApiError("the document describes none of the endpoints it is used for "
                            "(chat completions, responses and their stored objects)")
-    return model.with_error_answers(model.adapt_event_streams(document))
+    return model.with_error_answers(model.adapt_event_streams(document), endpoints=endpoints)
 
 
 def load_schema(document: dict[str, Any]) -> Any:
@@ -123,17 +122,25 @@ def load_schema(document: dict[str, Any]) -> Any:
         raise OpenApiError(f"schemathesis cannot load the document: {str(exc).splitlines()[0]}") from None
 
 
-def operations(schema: Any, document: dict[str, Any]) -> dict[tuple[str, str], Any]:
-    """``(METHOD, template) -> APIOperation`` for the operations in scope (template as the API model spells it)."""
+def operations(schema: Any, document: dict[str, Any], endpoints: tuple[Any, ...] = model.SCOPE
+               ) -> dict[tuple[str, str], Any]:
+    """``(METHOD, template) -> APIOperation`` for the operations of ``endpoints`` (template as the API model
+    spells it)."""
     out = {}
-    for method, path in model.operations_in_scope(document):
+    for method, path in model.operations_in_scope(document, endpoints):
         template = re.sub(r"\{[^}]+\}", "{id}", path).strip("/")
         out[(method, template)] = schema[path][method]
     return out
 
 
-def to_response(exchange: Exchange) -> Any:
-    """A schemathesis Response holding a recorded or live answer."""
+def sse_text(event: Any) -> str:
+    """One parsed SSE event written back as a stream of one event."""
+    lines = ([f"event: {event.event}"] if event.event else []) + [f"data: {line}" for line in event.data.split("\n")]
+    return "\n".join(lines) + "\n\n"
+
+
+def to_response(exchange: Exchange, content: str | None = None) -> Any:
+    """A schemathesis Response holding a recorded or live answer (or, with ``content``, another body)."""
     import requests
     import schemathesis
 
@@ -142,7 +149,8 @@ def to_response(exchange: Exchange) -> Any:
     request = requests.Request(exchange.method, exchange.url, data=data).prepare()
     return schemathesis.Response(status_code=int(exchange.status or 0),
                                  headers={k: [v] for k, v in exchange.headers.items()},
-                                 content=exchange.text.encode("utf-8", "surrogatepass"), request=request,
+                                 content=(exchange.text if content is None else content).encode("utf-8", "surrogatepass"),
+                                 request=request,
                                  elapsed=0.0, verify=True)
 
 
@@ -185,11 +193,11 @@ class OpenApiSpec:
     """Validates answers of the audited endpoints against an OpenAPI document, with schemathesis."""
 
     def __init__(self, document: dict[str, Any], source: str = ""):
-        self.document = prepare(document)
+        self.document = prepare(document, model.AUDITED)
         self.source = source
         self.schema = load_schema(self.document)
-        self.operations = operations(self.schema, self.document)
-        self.answers = model.answer_schemas(self.document)
+        self.operations = operations(self.schema, self.document, model.AUDITED)
+        self.answers = model.answer_schemas(self.document, model.AUDITED)
 
     @classmethod
     def load(cls, path: str | Path) -> "OpenApiSpec":
@@ -215,15 +223,26 @@ class OpenApiSpec:
         name = self.schema_name(exchange)
         if operation is None or name is None:
             return []
-        failures = failures_of(operation.validate_response, to_response(exchange))
-        return finding(name, schema_errors(failures), exchange)
+        if not exchange.is_sse:
+            return finding(name, schema_errors(failures_of(operation.validate_response, to_response(exchange))),
+                           exchange)
+        # One event at a time: schemathesis reports one failure per schema location in a response, so a stream
+        # judged whole would show only the first event that breaks each rule.
+        errors = []
+        for event in exchange.events:
+            single = to_response(exchange, content=sse_text(event))
+            errors += [(event.index, error) for _, error in
+                       schema_errors(failures_of(operation.validate_response, single))]
+        return finding(name, errors, exchange)
 
 
 def finding(name: str, errors: list[tuple[int | None, Any]], exchange: Exchange) -> list[Failure]:
     """The ``openapi`` Failure of an answer's schema errors ([] when there are none)."""
     if not errors:
         return []
-    lines, missing, only_missing = [], [], True
+    seen: dict[str, set[int | None]] = {}
+    missing: list[str] = []
+    only_missing = True
     events = exchange.events
     for index, error in errors:
         if index is None:
@@ -231,24 +250,107 @@ def finding(name: str, errors: list[tuple[int | None, Any]], exchange: Exchange)
         else:
             payload = events[index].json if index < len(events) else None
             kind = str(payload.get("type") or "chunk") if isinstance(payload, dict) else f"event {index}"
-        message = error.validation_message.splitlines()[0] if error.validation_message else ""
-        found = REQUIRED.match(message)
-        if found and error.schema_path and error.schema_path[-1] == "required":
-            missing.append(found.group(1))
-        else:
-            only_missing = False
-        line = f"{kind} {where(error.instance_path)}: {_short(message)}"
-        if line not in lines:
-            lines.append(line)
+        for path, message, keyword in leaves(error):
+            found = REQUIRED.match(message)
+            if keyword == "required" and found:
+                missing.append(found.group(1))
+            else:
+                only_missing = False
+            line = f"{kind} {where(path)}: {_short(message)}"
+            seen.setdefault(line, set()).add(index)
+    # the same error on many events (every chunk, say) is one line with a count
+    lines = [line if len(where_seen) == 1 else f"{line} ({len(where_seen)} events)"
+             for line, where_seen in seen.items()]
     text = "; ".join(lines[:SHOWN]) + (f"; and {len(lines) - SHOWN} more" if len(lines) > SHOWN else "")
-    return [Failure(CHECK, f"does not match OpenAPI schema {name}: {text}", evidence={"schema": name,
-                                                                                     "errors": lines[:20]},
-                    missing=absent(missing, only=only_missing))]
+    return [Failure(CHECK, f"does not match OpenAPI schema {name}: {text}",
+                    evidence={"schema": name, "errors": lines[:20]}, missing=absent(missing, only=only_missing))]
 
 
-def path_in_document(exchange: Exchange) -> str:
-    """The request path relative to the base URL (what a document's paths are written against)."""
-    return api_tail(exchange.path)
+def leaves(error: Any) -> list[tuple[list[Any], str, str]]:
+    """``(instance path, message, keyword)`` of a schemathesis schema error; an ``anyOf``/``oneOf`` error is
+    narrowed to the errors of the branch the value was meant for (``narrow``), so an OpenAPI 3.0 ``nullable``
+    (a union with null) or a union of item types names the broken field, not "no branch matched"."""
+    path = list(error.instance_path or [])
+    keyword = str(error.schema_path[-1]) if error.schema_path else ""
+    message = (error.validation_message or "").splitlines()[0] if error.validation_message else ""
+    if keyword not in ("anyOf", "oneOf"):
+        return [(path, message, keyword)]
+    try:
+        root, location, instance = error._root_schema, tuple(error.schema_path[:-1]), error.instance
+        narrowed = list(_sub_validator(root, location).iter_errors(instance))
+        if not narrowed and isinstance(instance, str):
+            # an SSE event's `data`: schemathesis judged its JSON payload against a contentSchema (a keyword
+            # plain JSON Schema only annotates); judge the decoded payload against that schema here. Paths
+            # are then the payload's own, as a reader of the event expects.
+            inner = _content_schema(root, location)
+            if inner is not None:
+                narrowed = list(_sub_validator(root, inner).iter_errors(json.loads(instance)))
+                path = []
+    except Exception:  # noqa: BLE001  (narrowing only improves a message; the finding stands without it)
+        return [(path, message, keyword)]
+    found = [(path + list(p), m, k) for sub in narrowed for p, m, k in narrow(sub)]
+    return found or [(path, message, keyword)]
+
+
+def _content_schema(root: Any, location: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """The location of the first ``contentSchema`` at or below ``location`` in ``root`` (None if there is none)."""
+    node: Any = root
+    for part in location:
+        node = node[part]
+    todo: list[tuple[Any, tuple[Any, ...]]] = [(node, location)]
+    while todo:
+        node, at = todo.pop(0)
+        if isinstance(node, dict):
+            if "contentSchema" in node:
+                return at + ("contentSchema",)
+            todo += [(value, at + (key,)) for key, value in node.items()]
+        elif isinstance(node, list):
+            todo += [(value, at + (index,)) for index, value in enumerate(node)]
+    return None
+
+
+def narrow(error: Any) -> list[tuple[list[Any], str, str]]:
+    """A jsonschema-rs error as leaf errors: for a union, those of its most plausible branch. A branch is ruled
+    out when the value is not even of its JSON type, or its ``type``/``object`` constant differs (a
+    discriminator miss); of the rest, the branch with the fewest errors wins."""
+    kind = error.kind.name
+    context = getattr(error.kind, "context", None) if kind in ("anyOf", "oneOf") else None
+    if not context:
+        return [(list(error.instance_path), error.message, kind)]
+    depth = len(error.instance_path)
+    viable = [branch for branch in context if branch and not any(_ruled_out(sub, depth) for sub in branch)]
+    if not viable:
+        # every branch wants another JSON type (e.g. a nullable string given a number): name the types
+        types = [sub.message.split(" is not of type ", 1)[1] for branch in context for sub in branch
+                 if sub.kind.name == "type" and len(sub.instance_path) == depth and " is not of type " in sub.message]
+        if len(types) == len(context):
+            value = error.message.split(" is not valid under ", 1)[0]
+            return [(list(error.instance_path), f"{value} is not of type {' or '.join(types)}", "type")]
+        return [(list(error.instance_path), error.message, kind)]
+    return [leaf for sub in min(viable, key=len) for leaf in narrow(sub)]
+
+
+def _ruled_out(sub: Any, depth: int) -> bool:
+    below = len(sub.instance_path) - depth
+    if below == 0 and sub.kind.name in ("type", "not"):  # "not": the other side of an if/then (the if held)
+        return True
+    return below == 1 and sub.kind.name in ("enum", "constant") and str(sub.instance_path[-1]) in ("type", "object")
+
+
+_VALIDATORS: dict[tuple[int, tuple[Any, ...]], tuple[Any, Any]] = {}
+
+
+def _sub_validator(root: Any, location: tuple[Any, ...]) -> Any:
+    """A jsonschema-rs validator of the schema at ``location`` inside ``root`` (refs resolve against root)."""
+    import jsonschema_rs
+
+    key = (id(root), location)
+    if key not in _VALIDATORS:
+        pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in location)
+        registry = jsonschema_rs.Registry([("urn:conformance:answer", root)])
+        validator = jsonschema_rs.validator_for({"$ref": "urn:conformance:answer#" + pointer}, registry=registry)
+        _VALIDATORS[key] = (root, validator)  # the root is kept alive so its id stays unique
+    return _VALIDATORS[key][1]
 
 
 def _short(message: str, limit: int = 160) -> str:

@@ -25,7 +25,7 @@ SERVER_ERROR_CLASS = "InternalServerError"  # every status >= 500
 OTHER_STATUS_CLASS = "APIStatusError"
 # What the chat helpers raise on a finish they refuse to turn into a final object: SDK behaviour, not a fault.
 FINISH_REFUSALS = {"LengthFinishReasonError": "length", "ContentFilterFinishReasonError": "content_filter"}
-PARSE_ERRORS = ("ValidationError", "JSONDecodeError")  # .parse() and the helpers could not read the JSON
+PARSE_ERROR = "ValueError"  # .parse() and the helpers could not read the JSON (pydantic, json, jiter raise these)
 
 
 def outcome_of(ctx: CheckContext) -> SdkOutcome | None:
@@ -178,7 +178,7 @@ def sdk_stream_helper(ctx: CheckContext) -> None:
         return
     error = stream.helper_error
     if error is not None:
-        if outcome.parse_model and error.cls in PARSE_ERRORS:
+        if outcome.parse_model and error.is_a(PARSE_ERROR):
             return  # the answer's JSON does not fit the model: sdk_parse's finding
         if error.cls in FINISH_REFUSALS and _finish(ctx) == FINISH_REFUSALS[error.cls]:
             raise Note(f"{stream.helper} (openai {outcome.sdk_version}) raises {error.cls} because the stream ended "
@@ -202,9 +202,10 @@ def sdk_chat_accumulation(ctx: CheckContext) -> None:
     stream = outcome.stream if outcome else None
     if outcome is None or stream is None or stream.helper is None:
         return
-    accumulated = stream.final if stream.final is not None else stream.snapshot
+    refused = stream.helper_error is not None and stream.helper_error.cls in FINISH_REFUSALS
+    accumulated = stream.final if stream.final is not None else stream.snapshot if refused else None
     if accumulated is None:
-        return  # the helper crashed before it had a snapshot: sdk_stream_helper's finding
+        return  # the helper crashed part way: sdk_stream_helper (or sdk_parse) reports it
     mine, theirs = digest("chat", accumulated), digest("chat", result_object(ctx.exchange))
     if mine != theirs:
         raise CheckFailure(f"the chat helper's accumulated message differs from the reassembled chunks at "
@@ -220,10 +221,12 @@ def sdk_parse(ctx: CheckContext) -> None:
     if outcome is None or not outcome.parse_model:
         return
     error = outcome.stream.helper_error if outcome.stream else outcome.exception
+    if outcome.stream and error is not None and not (error.cls in FINISH_REFUSALS or error.is_a(PARSE_ERROR)):
+        return  # the helper crashed on the stream itself: sdk_stream_helper's finding
     if error is not None and error.cls in FINISH_REFUSALS:
         raise Note(f"{outcome.method} refuses to parse an answer that ended with finish_reason "
                    f"{FINISH_REFUSALS[error.cls]} ({error.cls}): SDK behaviour")
-    if error is not None and (error.where == "helper" or error.cls in PARSE_ERRORS):
+    if error is not None and (error.where == "helper" or error.is_a(PARSE_ERROR)):
         raise CheckFailure(f"{_sdk(outcome)} cannot parse the answer into the schema's model "
                            f"{outcome.parse_model}: {error}", {"exception": error.cls, "message": error.message})
     if error is not None:
@@ -262,3 +265,8 @@ def sdk_error(ctx: CheckContext) -> None:
     if error.cls != wanted or error.status_code != status:
         raise CheckFailure(f"{_sdk(outcome)} raised {error.cls} (status_code {error.status_code}) on a {status} "
                            f"answer; {wanted} with status_code {status} expected")
+
+
+# Every SDK check, in the order reports show them.
+SDK_CHECKS = ("sdk_request", "sdk_accepts", "sdk_error", "sdk_strict", "sdk_output_text", "sdk_stream_helper",
+              "sdk_chat_accumulation", "sdk_parse")

@@ -106,9 +106,41 @@ def render(report: dict[str, Any], examples: int = 10, width: int = 160) -> str:
             lines.append(_one_line(head, width))
             for finding in [f for f in entry["failures"] if f["verdict"] == "fail"][:3]:
                 lines.append(_one_line(f"      {finding['check']}: {finding['message']}", width))
+    if summary.get("sdk"):
+        lines += sdk_lines(summary["sdk"], interactions, examples, width)
     for error in summary["input_errors"]:
         lines.append(_one_line(f"input error: {error['path']}: {error['message']}", width))
     return "\n".join(lines)
+
+
+def sdk_headline(sdk: dict[str, Any]) -> str:
+    """The release gate's line: ``openai 3.57 parses N of M recorded answers``, then the rest of what it did."""
+    short = ".".join(sdk["version"].split(".")[:2])
+    helper, text = sdk["stream_helper"], sdk["output_text"]
+    return (f"openai {short} parses {sdk['parses']} of {sdk['answers']} recorded answers (openai {sdk['version']}; "
+            f"strict-valid {sdk['strict_valid']} of {sdk['strict_checked']}; output_text equal {text['ok']} of "
+            f"{text['ok'] + text['fail']}; stream helper completes {helper['ok'] + helper['note']} of "
+            f"{sum(helper.values())})")
+
+
+def sdk_lines(sdk: dict[str, Any], interactions: list[dict[str, Any]], examples: int, width: int) -> list[str]:
+    """The ``--sdk`` part of the summary: the headline, findings by SDK check, and answers the SDK fails on."""
+    lines = [sdk_headline(sdk)]
+    for name, counts in sorted(sdk["checks"].items(), key=lambda kv: (-kv[1]["fail"], -kv[1]["note"])):
+        lines.append(f"  {name:28} fail {counts['fail']:6}   note {counts['note']:6}")
+    failing = [e for e in interactions if isinstance(e.get("sdk"), dict)
+               and any(f["verdict"] != "pass" for f in e["sdk"]["findings"])]
+    kinds: dict[tuple[str, ...], dict[str, Any]] = {}
+    for entry in failing:
+        kinds.setdefault(tuple(sorted({f["check"] for f in entry["sdk"]["findings"] if f["verdict"] != "pass"})), entry)
+    if kinds:
+        lines.append(f"SDK examples ({min(examples, len(kinds))} kinds of {len(failing)} answers with SDK findings):")
+    for entry in list(kinds.values())[:examples]:
+        head = f"  {entry['cassette']} #{entry['index']} {entry['method']} {entry['endpoint']} -> {entry['status']}"
+        lines.append(_one_line(head + f" ({entry['sdk']['method']})", width))
+        for finding in [f for f in entry["sdk"]["findings"] if f["verdict"] != "pass"][:2]:
+            lines.append(_one_line(f"      {finding['check']}: {finding['message']}", width))
+    return lines
 
 
 class Progress:

@@ -1,4 +1,4 @@
-"""Reports at the end of a run: the capability matrix (terminal and Markdown) and results.json.
+"""Reports at the end of a run: the capability matrix (terminal, Markdown and HTML) and results.json.
 
 Rows are cases grouped by capability (a streamed variant is its own row); columns
 are target x API; each cell is the observed verdict, the documented claim sits
@@ -7,15 +7,12 @@ beside the row, and a target's declaration that it lacks a feature is marked.
 
 from __future__ import annotations
 
-import json
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
 from conformance.api.endpoints import APIS
 
-RESULTS_FORMAT = "conformance.results.v1"
 CLAIM_MARK = {"supported": "yes", "unsupported": "no", "coming-soon": "soon"}
 
 
@@ -136,16 +133,27 @@ def markdown_matrix(records: list[dict[str, Any]]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_reports(records: Iterable[dict[str, Any]], directory: str | Path) -> dict[str, Path]:
-    """Write ``results.json`` and ``matrix.md`` into ``directory``."""
-    records = sorted(records, key=lambda r: (r["target"], r["capability"], r["case"], r["api"], r["stream"]))
+def write_reports(records: Iterable[dict[str, Any]], directory: str | Path,
+                  client: dict[str, Any] | None = None, run: dict[str, Any] | None = None) -> dict[str, Path]:
+    """Write ``results.json``, ``matrix.md`` and ``matrix.html`` into ``directory``.
+
+    ``run`` is the run's metadata (``conformance/reports/results_file.py``), and ``records`` are then the
+    results file's records; without it, ``client`` says which client sent the requests
+    (``{"name": "raw" | "sdk", "sdk_version": ...}``) and the records are made into results-file records here.
+    """
+    from conformance.reports import html, results_file
+    from conformance.reports.excerpts import CassetteLibrary
+    from conformance.reports.merged import Report
+
+    if run is None:
+        run = results_file.standalone_run(client)
+        records = [results_file.normalise(r, run) for r in records]
+    records = results_file.sort_records(records)
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    results = directory / "results.json"
-    results.write_text(json.dumps({"format": RESULTS_FORMAT,
-                                   "generated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                   "summary": dict(Counter(r["verdict"] for r in records)),
-                                   "results": records}, indent=2) + "\n")
+    results = results_file.write_results(directory / "results.json", run, records)
     matrix = directory / "matrix.md"
     matrix.write_text(markdown_matrix(records))
-    return {"results": results, "matrix": matrix}
+    page = directory / "matrix.html"
+    report = Report(runs=[run], records=records, targets={t["name"]: t for t in run.get("targets") or []})
+    results_file.write_atomically(page, html.render(report, library=CassetteLibrary([run.get("cassettes")])))
+    return {"results": results, "matrix": matrix, "html": page}

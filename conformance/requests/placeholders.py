@@ -6,6 +6,9 @@ Placeholders in a case's request (strings):
   ``${resource.NAME}``                         a resource the target provides (e.g. a vector store id)
   ``${STEP.path.to.value}``                    a value from an earlier step's answer; a path part
                                                ``items[type=function_call]`` picks the first match
+  ``${run.id}``                                the run's id (``new_run_id``): names what a case creates
+                                               (files, vector stores), so a crashed live run's leftovers
+                                               can be found; replay uses the id of the recording
 A string that is exactly one placeholder becomes the value itself (an object stays an object).
 """
 
@@ -15,6 +18,8 @@ import base64
 import copy
 import mimetypes
 import re
+import secrets
+import time
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,13 @@ from conformance.api.contracts import package_path
 from conformance.cases.targets import Target
 
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+# A run id: UTC time to the second and 6 random hex digits, e.g. 20261130t120000-a1b2c3 (sortable, greppable).
+RUN_ID = re.compile(r"\b\d{8}t\d{6}-[0-9a-f]{6}\b")
+
+
+def new_run_id() -> str:
+    """A fresh run id (see ``RUN_ID``)."""
+    return time.strftime("%Y%m%dt%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
 def assets() -> Path:
@@ -60,8 +72,12 @@ def _walk(value: Any, path: list[str], name: str) -> Any:
     return value
 
 
-def resolve(name: str, target: Target, results: dict[str, Any]) -> Any:
+def resolve(name: str, target: Target, results: dict[str, Any], run_id: str | None = None) -> Any:
     """The value of one placeholder name."""
+    if name == "run.id":
+        if run_id is None:
+            raise MissingResource("${run.id}: this run has no run id (the runner was given none)")
+        return run_id
     if name == "model" or name.startswith("model."):
         return target.model(name.partition(".")[2] or "default")
     if name.startswith("resource."):
@@ -81,17 +97,17 @@ def resolve(name: str, target: Target, results: dict[str, Any]) -> Any:
     return _walk(results[step], rest.split(".") if rest else [], name)
 
 
-def substitute(value: Any, target: Target, results: dict[str, Any]) -> Any:
+def substitute(value: Any, target: Target, results: dict[str, Any], run_id: str | None = None) -> Any:
     """A deep copy of ``value`` with every placeholder replaced."""
     if isinstance(value, str):
         whole = PLACEHOLDER.fullmatch(value)
         if whole:
-            return copy.deepcopy(resolve(whole.group(1), target, results))
-        return PLACEHOLDER.sub(lambda m: str(resolve(m.group(1), target, results)), value)
+            return copy.deepcopy(resolve(whole.group(1), target, results, run_id))
+        return PLACEHOLDER.sub(lambda m: str(resolve(m.group(1), target, results, run_id)), value)
     if isinstance(value, dict):
-        return {k: substitute(v, target, results) for k, v in value.items()}
+        return {k: substitute(v, target, results, run_id) for k, v in value.items()}
     if isinstance(value, list):
-        return [substitute(v, target, results) for v in value]
+        return [substitute(v, target, results, run_id) for v in value]
     return value
 
 

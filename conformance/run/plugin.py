@@ -7,6 +7,7 @@ item its cassette, and this plugin's hooks collect the results into reports.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,25 @@ from conformance.cases.model import CaseFileError
 from conformance.cases.targets import Target, TargetError, load_targets
 from conformance.checks import CHECKS
 from conformance.reports import matrix as report
+from conformance.reports.results_file import ResultsWriter
 from conformance.run.plan import RunSpec, choose_targets, plan
+from conformance.run import preflight
 from conformance.transport import vcr as cassettes
+from conformance.transport.http import Limits, make_client, sender
 
 RESULT_KEY = "conformance_result"
+CLIENTS = ("raw", "sdk")
+
+
+def _sdk_version() -> str:
+    """The installed openai SDK's version; a usage error when it is not installed (``--client sdk``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("openai")
+    except PackageNotFoundError:
+        raise pytest.UsageError("--client sdk needs the openai package: pip install -e '.[sdk]' "
+                                "(or run a tox env sdk-openai1/2/3)") from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -41,6 +57,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--update-expectations", action="store_true", help="write this run's verdicts as the known ones")
     group.addoption("--capability", action="append", default=[], help="only these capabilities (repeatable)")
     group.addoption("--api", choices=APIS, help="only this API")
+    group.addoption("--timeout", type=float, default=Limits.total, metavar="SECONDS",
+                    help=f"the longest one request may take, a stream included (default {Limits.total:g})")
+    group.addoption("--read-timeout", type=float, default=Limits.read, metavar="SECONDS",
+                    help=f"the longest silence between two pieces of an answer (default {Limits.read:g})")
+    group.addoption("--connect-timeout", type=float, default=Limits.connect, metavar="SECONDS",
+                    help=f"the longest wait for a connection (default {Limits.connect:g})")
+    group.addoption("--max-body-mb", type=float, default=Limits.max_bytes / 2**20, metavar="MB",
+                    help=f"the largest answer kept (default {Limits.max_bytes // 2**20})")
+    group.addoption("--resource", action="append", default=[], metavar="NAME=VALUE",
+                    help="a resource the cases need, for every target (e.g. vector_store_id=vs_123; repeatable)")
+    group.addoption("--strict-verdicts", action="store_true",
+                    help="fail on every non-pass verdict of a target without expectations (default: report them); "
+                         "`conformance run --strict` means this (pytest's own --strict is another option)")
+    group.addoption("--no-preflight", action="store_true", help="live runs: skip the first-contact checks")
+    group.addoption("--client", choices=CLIENTS, default="raw",
+                    help="send through raw HTTP (default) or the installed official openai SDK (the SDK lane)")
+
+
+def _resources(pairs: list[str]) -> dict[str, str]:
+    """``--resource NAME=VALUE`` options as a mapping; a malformed one is a usage error."""
+    out = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise pytest.UsageError(f"--resource {pair!r}: expected NAME=VALUE, e.g. vector_store_id=vs_123")
+        out[name.strip()] = value
+    return out
 
 
 def _dir(config: pytest.Config, option: str, default: str) -> Path:
@@ -63,9 +106,19 @@ class Settings:
         self.live = bool(config.getoption("--live") or (config.getoption("--base-url") and self.record_mode == "none"))
         self.replay = not self.live and self.record_mode == "none"
         self.profile = config.getoption("--profile")
+        self.client = config.getoption("--client") or "raw"
+        self.sdk_version = _sdk_version() if self.client == "sdk" else None
+        self.limits = Limits(connect=config.getoption("--connect-timeout"), read=config.getoption("--read-timeout"),
+                             total=config.getoption("--timeout"),
+                             max_bytes=int(config.getoption("--max-body-mb") * 2**20))
+        self.resources = _resources(config.getoption("--resource"))
         self.results: list[dict[str, Any]] = []
         self.case_errors: list[CaseFileError] = []
         self._targets: list[Target] | None = None
+
+    def client_info(self) -> dict[str, Any]:
+        """Which client sent the requests (written into results.json)."""
+        return {"name": self.client, "sdk_version": self.sdk_version}
 
     def targets(self) -> list[Target]:
         """The chosen targets (loaded once); a bad targets file or name is a ``pytest.UsageError``."""
@@ -76,12 +129,14 @@ class Settings:
     def _choose_targets(self) -> list[Target]:
         config = self.config
         try:
-            return choose_targets(load_targets(*config.getoption("--targets")), config.getoption("--target"),
-                                  base_url=config.getoption("--base-url"), model=config.getoption("--model"),
-                                  api_key_env=config.getoption("--api-key-env"), profile=self.profile,
-                                  replay=self.replay, cassettes=self.cassettes)
+            chosen = choose_targets(load_targets(*config.getoption("--targets")), config.getoption("--target"),
+                                    base_url=config.getoption("--base-url"), model=config.getoption("--model"),
+                                    api_key_env=config.getoption("--api-key-env"), profile=self.profile,
+                                    replay=self.replay, cassettes=self.cassettes)
         except TargetError as exc:
             raise pytest.UsageError(str(exc))
+        # --resource NAME=VALUE gives every target a resource its cases need (a vector store id, say)
+        return [replace(t, resources={**t.resources, **self.resources}) if self.resources else t for t in chosen]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -96,6 +151,41 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 SETTINGS = pytest.StashKey[Settings]()
+
+
+def summary_line(settings: Settings) -> str:
+    """One line: how many cells, by verdict, and which targets have no expectations to compare with."""
+    counts: dict[str, int] = {}
+    for record in settings.results:
+        counts[record["verdict"]] = counts.get(record["verdict"], 0) + 1
+    line = f"conformance: {len(settings.results)} cells: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    from conformance.verdicts import expectations
+
+    unknown = sorted({r["target"] for r in settings.results
+                      if not expectations.load(settings.expectations, r["target"]).exists})
+    if unknown and not settings.config.getoption("--strict-verdicts"):
+        line += (f"; no expectations for {', '.join(unknown)}: verdicts reported, not compared "
+                 f"(--strict fails on every non-pass; --update-expectations records them)")
+    return line
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Live runs: the first contact with each external target, before any case (run.preflight)."""
+    config = session.config
+    settings = settings_of(config)
+    if settings.replay or hasattr(config, "workerinput") or config.getoption("--no-preflight"):
+        return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    with make_client(Limits(connect=settings.limits.connect, read=min(settings.limits.read, 30),
+                            total=min(settings.limits.total, 60))) as client:
+        for target in settings.targets():
+            if target.server:
+                continue  # a local server the suite starts: its readiness check is its first contact
+            found = preflight.run(target, sender(client, settings.limits))
+            if reporter is not None:
+                reporter.write_line(found.report(), red=bool(found.stop))
+            if found.stop:
+                pytest.exit(f"preflight stopped the run: {found.stop}", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def settings_of(config: pytest.Config) -> Settings:
@@ -144,19 +234,49 @@ class Collector:
         self.settings = settings
         self.written: dict[str, Path] = {}
         self.problems: list[str] = []
+        self.log: ResultsWriter | None = None  # results.jsonl / results.json, written as results arrive
+        self.planned: int | None = None
+
+    def _keep(self, record: dict[str, Any]) -> None:
+        """Write a result as it arrives, so an interrupted run keeps what it measured."""
+        if self.log is None:
+            from conformance.run.metadata import run_metadata
+
+            s = self.settings
+            self.log = ResultsWriter(s.reports, run_metadata(
+                targets=s.targets(), live=s.live, replay=s.replay, record_mode=s.record_mode,
+                client=getattr(s, "client", "raw"), sdk_version=getattr(s, "sdk_version", None),
+                profile=s.profile, cassettes=s.cassettes))
+            self.log.planned(self.planned)
+        self.log.add(record)
+
+    @pytest.hookimpl
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.planned = sum(1 for item in session.items if "conformance_spec" in getattr(item, "fixturenames", ()))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        self.planned = max(self.planned or 0, len(ids))  # the xdist controller collects nothing itself
 
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
             if key == RESULT_KEY and report.when in ("call", "setup"):
                 self.settings.results.append(value)
+                if not hasattr(self.settings.config, "workerinput"):
+                    self._keep(value)
 
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         settings = self.settings
         if hasattr(session.config, "workerinput") or not settings.results:
             return  # an xdist worker: the controller writes the reports
-        self.written = report.write_reports(settings.results, settings.reports)
+        run = None
+        if self.log is not None:  # interrupted (Ctrl-C, SIGINT): pytest still calls this hook, with status 2
+            run = self.log.finish(interrupted=session.exitstatus == pytest.ExitCode.INTERRUPTED,
+                                  exit_status=int(session.exitstatus))
+        self.written = report.write_reports(self.log.records if self.log else settings.results, settings.reports,
+                                            client=settings.client_info(), run=run)
         if session.config.getoption("--update-expectations"):
             from conformance.verdicts import expectations
             from conformance.verdicts.results import result_from_dict
@@ -166,7 +286,7 @@ class Collector:
                 by_target.setdefault(record["target"], []).append(result_from_dict(record))
             for target, results in by_target.items():
                 try:
-                    expectations.write(settings.expectations, target, results)
+                    expectations.write(settings.expectations, target, results, client=settings.client)
                 except expectations.BlessingError as exc:
                     self.problems.append(str(exc))
                     session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -181,7 +301,10 @@ class Collector:
             terminalreporter.write_line(f"expectations not updated: {problem}", red=True)
         if not self.settings.results:
             return
-        terminalreporter.section("conformance matrix")
+        terminalreporter.section("conformance matrix" + (f" (client: openai SDK {self.settings.sdk_version})"
+                                                         if self.settings.client == "sdk" else ""))
         terminalreporter.write_line(report.terminal_matrix(self.settings.results))
         if self.written:
-            terminalreporter.write_line(f"reports: {self.written['matrix']}  {self.written['results']}")
+            terminalreporter.write_line(f"reports: {self.written['matrix']}  {self.written.get('html', '')}  "
+                                        f"{self.written['results']}")
+        terminalreporter.write_line(summary_line(self.settings))

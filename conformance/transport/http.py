@@ -22,6 +22,7 @@ import httpx2
 
 from conformance.cases.model import Step
 from conformance.cases.targets import Target
+from conformance.requests.multipart import Upload
 from conformance.transport.exchange import Exchange
 
 USER_AGENT = "conformance/0.2"
@@ -80,14 +81,17 @@ def send(client: httpx2.Client, target: Target, step: Step, body: Any, limits: L
     if key:
         headers["authorization"] = f"Bearer {key}"
     content: bytes | None = None
-    if step.raw is not None:
+    shown = body if step.raw is None else step.raw
+    if isinstance(body, Upload):  # a file upload: multipart/form-data
+        content, headers["content-type"] = body.encode()
+        shown = body.describe()
+    elif step.raw is not None:
         content = step.raw.encode()
         headers.setdefault("content-type", "application/json")
     elif body is not None:
         content = json.dumps(body).encode()
         headers["content-type"] = "application/json"
-    exchange = Exchange(method=step.method, url=url, request_body=body if step.raw is None else step.raw,
-                        step=step.name)
+    exchange = Exchange(method=step.method, url=url, request_body=shown, step=step.name)
     started = time.monotonic()
     try:
         with client.stream(step.method, url, content=content, headers=headers) as response:

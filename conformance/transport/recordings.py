@@ -12,6 +12,10 @@ forms in real projects; each is turned into the text the server sent:
   ``body``): kept as the parsed JSON, so it is never parsed twice;
 - a missing, null or undecodable body: the interaction is kept, with a
   ``problem`` saying why, so the audit reports it instead of crashing.
+
+Exchange records in JSON Lines (``.jsonl``, ``.jsonl.gz``: one interaction per line with ``method``,
+``url``, ``request_body``, ``status``, ``response_content_type``, ``response_body`` (parsed JSON, or the
+text as sent) and ``response_date``, the format of the recorded-traffic corpus) are read too.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ import zstandard
 from conformance.transport.exchange import Exchange
 from conformance.parsing import ParseError, load_yaml
 
-SUFFIXES = (".yaml", ".yml", ".yaml.gz", ".yml.gz")
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
+SUFFIXES = (".yaml", ".yml", ".yaml.gz", ".yml.gz", *JSONL_SUFFIXES)
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
@@ -71,7 +76,7 @@ def find_cassettes(paths: list[str]) -> tuple[list[Path], list[dict[str, str]]]:
         if path.is_dir():
             found = sorted(p for p in path.rglob("*") if p.is_file() and is_cassette_name(p))
             if not found:
-                errors.append({"path": raw, "message": "no .yaml/.yml cassette files in this directory"})
+                errors.append({"path": raw, "message": "no .yaml/.yml cassette (or .jsonl record) files in this directory"})
             files.update(dict.fromkeys(found))
         elif path.is_file():
             files[path] = None
@@ -108,10 +113,45 @@ def interactions_of(document: Any) -> list[Any] | None:
 
 def load_cassette(path: Path) -> list[Recorded]:
     """Decode every interaction of one cassette file. Raises CassetteError when it is not a cassette."""
+    if path.name.lower().endswith(JSONL_SUFFIXES):
+        return load_records(path)
     interactions = interactions_of(read_document(path))
     if interactions is None:
         raise CassetteError("not a cassette (no 'interactions' list)")
     return [decode_interaction(str(path), index, raw) for index, raw in enumerate(interactions)]
+
+
+def load_records(path: Path) -> list[Recorded]:
+    """Decode a JSON Lines file of exchange records (see the module's docstring), one Recorded per line."""
+    try:
+        data = path.read_bytes()
+        text = (gzip.decompress(data) if data[:2] == GZIP_MAGIC else data).decode("utf-8")
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        raise CassetteError(f"cannot read: {exc}") from None
+    out = []
+    for index, line in enumerate(line for line in text.splitlines() if line.strip()):
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise CassetteError(f"line {index + 1} is not JSON: {exc}") from None
+        if not isinstance(record, dict):
+            raise CassetteError(f"line {index + 1} is not a JSON object")
+        out.append(decode_interaction(str(path), index, _as_interaction(record)))
+    return out
+
+
+def _stored(value: Any) -> dict[str, Any]:
+    """A record's body as a cassette stores it: parsed JSON as ``parsed_body``, text as ``body``."""
+    return {"parsed_body": value} if isinstance(value, (dict, list)) else {"body": value}
+
+
+def _as_interaction(record: dict[str, Any]) -> dict[str, Any]:
+    """An exchange record in the shape of a vcrpy interaction."""
+    headers = {name: record[key] for name, key in (("content-type", "response_content_type"),
+                                                    ("date", "response_date")) if record.get(key)}
+    return {"request": {"method": record.get("method"), "uri": record.get("url"), **_stored(record.get("request_body"))},
+            "response": {"status": {"code": record.get("status")}, "headers": headers,
+                         **_stored(record.get("response_body"))}}
 
 
 def _headers(raw: Any) -> dict[str, str]:

@@ -19,6 +19,7 @@ crossed the wire, so vcrpy records and replays underneath unchanged. The Exchang
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import json
@@ -45,6 +46,7 @@ HTTP = importlib.import_module(openai.DefaultHttpxClient.__mro__[1].__module__.s
 NO_KEY = "sk-no-key"  # the SDK insists on a key; a target without one gets this (credentials are never recorded)
 OPENAI_DIR = os.path.dirname(openai.__file__)
 HELPERS_DIR = os.path.join(OPENAI_DIR, "lib") + os.sep
+CORE_MACHINERY = {"_base_client.py", "_streaming.py", "_response.py", "_legacy_response.py"}  # requests, SSE
 
 # The typed method of each endpoint role, by API (``responses.compact`` and ``input_tokens`` are 2.x on).
 TYPED = {
@@ -99,8 +101,7 @@ def make_client(base_url: str, api_key: str | None, limits: Limits = Limits(), t
         event_hooks={"request": [log.on_request], "response": [log.on_response]}, trust_env=False,
         timeout=HTTP.Timeout(min(limits.read, limits.total), connect=min(limits.connect, limits.total)),
         limits=HTTP.Limits(max_keepalive_connections=0), **options)
-    client = openai.OpenAI(api_key=api_key or NO_KEY, base_url=base_url, max_retries=0, http_client=http_client,
-                           organization=None, project=None)
+    client = openai.OpenAI(api_key=api_key or NO_KEY, base_url=base_url, max_retries=0, http_client=http_client)
     client._conformance_wire = log  # type: ignore[attr-defined]
     return client
 
@@ -163,13 +164,14 @@ def _split(fn: Any, values: dict[str, Any]) -> tuple[dict[str, Any], dict[str, A
 
 def describe(exc: BaseException) -> SdkError:
     """An SdkError for ``exc``: its class, attributes, cause, and whether the SDK's helpers raised it."""
-    where = "core"
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.startswith(OPENAI_DIR):
-            where = "helper" if frame.filename.startswith(HELPERS_DIR) else "core"
-            break
+    # The helpers (openai/lib: stream accumulation, .parse()) raised it when the innermost helper frame did not
+    # call back into the client's request or stream machinery, where the error then came from.
+    files = [frame.filename for frame in traceback.extract_tb(exc.__traceback__)]
+    helper = [i for i, name in enumerate(files) if name.startswith(HELPERS_DIR)]
+    below = [os.path.basename(name) for name in files[helper[-1] + 1:]] if helper else []
+    where = "helper" if helper and not set(below) & CORE_MACHINERY else "core"
     found = SdkError(type(exc).__name__, str(exc)[:500], where,
-                     bases=[c.__name__ for c in type(exc).__mro__[1:] if c.__module__.startswith("openai")])
+                     bases=[c.__name__ for c in type(exc).__mro__[1:] if c is not object])
     for attr in ("status_code", "code", "param", "type"):
         value = getattr(exc, attr, None)
         if value is not None and not callable(value):
@@ -193,7 +195,7 @@ def _dict(obj: Any) -> Any:
 
 
 def _dump(value: Any) -> Any:
-    return value.model_dump(by_alias=True) if hasattr(value, "model_dump") else value
+    return value.model_dump(by_alias=True, exclude_unset=True) if hasattr(value, "model_dump") else value
 
 
 class _Call:
@@ -361,15 +363,24 @@ class _Call:
 # --------------------------------------------------------------------------------------------- validation
 
 
-def _stream_type(api: str | None) -> Any:
+@functools.lru_cache(maxsize=None)
+def _event_models(api: str | None) -> dict[str, Any]:
+    """The SDK's model of each stream event, by its ``type`` (chat: every chunk is a ChatCompletionChunk)."""
+    import typing
+
     if api == "chat":
         from openai.types.chat import ChatCompletionChunk
-        return ChatCompletionChunk
+        return {"": ChatCompletionChunk}
     from openai.types.responses import ResponseStreamEvent
-    return ResponseStreamEvent
 
-
-_ADAPTERS: dict[Any, Any] = {}
+    union = typing.get_args(ResponseStreamEvent)[0] if typing.get_origin(ResponseStreamEvent) is typing.Annotated \
+        else ResponseStreamEvent
+    models = {}
+    for member in typing.get_args(union):
+        field = getattr(member, "model_fields", {}).get("type")
+        for value in typing.get_args(field.annotation) if field is not None else ():
+            models[value] = member
+    return models
 
 
 def _errors(exc: Any, limit: int = 6) -> list[str]:
@@ -379,24 +390,36 @@ def _errors(exc: Any, limit: int = 6) -> list[str]:
     return lines
 
 
+def _event_errors(api: str | None, text: str) -> list[str]:
+    """Each stream event validated against the SDK's model of its type."""
+    import pydantic
+
+    models = _event_models(api)
+    found: list[str] = []
+    for event in parse_sse(text):
+        data = event.json
+        if not isinstance(data, dict) or (api == "chat" and data.get("error")):
+            continue
+        kind = "" if api == "chat" else str(data.get("type"))
+        label = data.get("type") or data.get("object") or "event"
+        model = models.get(kind)
+        if model is None:
+            found.append(f"event #{event.index} ({label}): no SDK model for this event type")
+            continue
+        try:
+            model.model_validate(data)
+        except pydantic.ValidationError as exc:
+            found.append(f"event #{event.index} ({label}): " + "; ".join(_errors(exc, 3)))
+    return found[:20] + ([f"... and {len(found) - 20} more events"] if len(found) > 20 else [])
+
+
 def strict_errors(outcome: SdkOutcome, exchange: Exchange, model: Any) -> list[str] | None:
     """What the SDK's models say of the answer when validated (``_strict_response_validation=True``
     validates with ``model_validate``): [] valid, None when there was nothing to validate."""
     import pydantic
 
     if exchange.is_sse:
-        kind = _stream_type(outcome.api)
-        adapter = _ADAPTERS.setdefault(kind, pydantic.TypeAdapter(kind))
-        found: list[str] = []
-        for event in parse_sse(exchange.text):
-            if not isinstance(event.json, dict) or (event.json.get("error") and outcome.api == "chat"):
-                continue
-            try:
-                adapter.validate_python(event.json)
-            except pydantic.ValidationError as exc:
-                label = event.json.get("type") or event.json.get("object") or "event"
-                found.append(f"event #{event.index} ({label}): " + "; ".join(_errors(exc, 3)))
-        return found[:20] + ([f"... and {len(found) - 20} more events"] if len(found) > 20 else [])
+        return _event_errors(outcome.api, exchange.text)
     data = exchange.json
     if model is None or not isinstance(data, dict) or not exchange.ok:
         return None

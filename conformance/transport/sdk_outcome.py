@@ -30,7 +30,7 @@ class SdkError:
     type: Any = None
     body: Any = None
     cause: str | None = None  # ``Class: message`` of the exception's cause, when it wraps one
-    bases: list[str] = field(default_factory=list)  # the class's openai ancestors, nearest first
+    bases: list[str] = field(default_factory=list)  # the class's ancestors, nearest first
 
     def is_a(self, name: str) -> bool:
         """True when the exception is of class ``name`` or a subclass of it."""

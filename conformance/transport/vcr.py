@@ -19,6 +19,7 @@ import yaml
 
 from conformance.api.endpoints import api_of, api_tail
 from conformance.parsing import load_yaml
+from conformance.requests.placeholders import RUN_ID
 
 # Header names (lower-case) removed from recorded requests and responses.
 SECRET_HEADERS = {
@@ -66,6 +67,13 @@ def scrub_response(response: dict[str, Any]) -> dict[str, Any] | None:
     return response
 
 
+def scrub_response_keeping_status(response: dict[str, Any]) -> dict[str, Any]:
+    """``scrub_response`` for generated-request recordings (``conformance fuzz``): the same headers dropped,
+    but every answer kept, 429 and 5xx included (a server error to a generated request is the finding)."""
+    response["headers"] = {k: v for k, v in response["headers"].items() if not _secret(k)}
+    return response
+
+
 def normalise(body: Any) -> Any:
     """A request body as the matcher compares it: ignored fields dropped, ``stream: false`` as absent.
 
@@ -89,7 +97,31 @@ def _body(request: Any) -> Any:
     try:
         return json.loads(raw)
     except ValueError:
-        return raw
+        return multipart_parts(raw) or raw
+
+
+def multipart_parts(text: str) -> list[tuple[str, str]] | None:
+    """A multipart/form-data body as (part headers, part content) pairs, whatever its boundary (None when the
+    text is not one): two uploads of the same fields and file match, however a client chose its boundary."""
+    first = text.split("\r\n", 1)[0]
+    if not first.startswith("--") or not text.rstrip().endswith(first + "--"):
+        return None
+    parts = []
+    for chunk in text.rstrip()[len(first):-len(first) - 2].split(first):
+        head, _, content = chunk.strip("\r\n").partition("\r\n\r\n")
+        parts.append(("\n".join(sorted(line.strip().lower() for line in head.splitlines())), content))
+    return parts
+
+
+def recorded_run_id(cassette: Path) -> str | None:
+    """The run id (``${run.id}``) a cassette was recorded with, read from its requests; None when it has none.
+    Replay sends what was recorded, so a case that names what it creates by the run reuses the recording's id."""
+    try:
+        text = cassette.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    found = RUN_ID.search(text)
+    return found.group(0) if found else None
 
 
 def json_body_matcher(r1: Any, r2: Any) -> None:

@@ -41,6 +41,7 @@ class Known:
 class Expectations:
     known: dict[str, Known] = field(default_factory=dict)
     intermittent: dict[str, dict[str, str]] = field(default_factory=dict)
+    exists: bool = False  # the target has an expectations file (without one, nothing is known about it yet)
 
     def is_intermittent(self, failure: Failure) -> bool:
         rule = self.intermittent.get(failure.check)
@@ -101,9 +102,21 @@ def _intermittent(value: Any) -> dict[str, str]:
                                                                        "match": value.get("match", "")}
 
 
-def load(directory: str | Path, target: str) -> Expectations:
-    """The expectations of ``target`` (empty when it has no file)."""
-    path = Path(directory) / f"{target}.yaml"
+def load(directory: str | Path, target: str, client: str = "raw") -> Expectations:
+    """The expectations of ``target`` (empty when it has no file).
+
+    Through another client than raw HTTP (``--client sdk``), the client's own known gaps,
+    ``<target>.<client>.yaml``, are laid over ``<target>.yaml`` (``conformance.verdicts.overlay``).
+    """
+    found = _load_file(Path(directory) / f"{target}.yaml")
+    if client == "raw":
+        return found
+    from conformance.verdicts import overlay
+
+    return overlay.apply(found, Path(directory) / f"{target}.{client}.yaml")
+
+
+def _load_file(path: Path) -> Expectations:
     if not path.exists():
         return Expectations()
     data = load_yaml(path.read_text(encoding="utf-8")) or {}
@@ -113,15 +126,22 @@ def load(directory: str | Path, target: str) -> Expectations:
         known[key] = Known(Verdict(value["verdict"]), frozenset(value.get("checks") or []),
                            Verdict(value.get("shape", "pass")))
     intermittent = {name: _intermittent(v) for name, v in (data.get("intermittent") or {}).items()}
-    return Expectations(known, intermittent)
+    return Expectations(known, intermittent, exists=True)
 
 
 class BlessingError(ValueError):
     """--update-expectations was asked to record a suite error as a known verdict."""
 
 
-def write(directory: str | Path, target: str, results: Iterable[CaseResult]) -> Path:
-    """Write what ``results`` show as ``target``'s known verdicts, keeping its intermittent declarations."""
+def write(directory: str | Path, target: str, results: Iterable[CaseResult], client: str = "raw") -> Path:
+    """Write what ``results`` show as ``target``'s known verdicts, keeping its intermittent declarations.
+
+    Through another client (``client``), write only how it differs from the raw lane's known verdicts, into
+    ``<target>.<client>.yaml`` (``conformance.verdicts.overlay``)."""
+    if client != "raw":
+        from conformance.verdicts import overlay
+
+        return overlay.write(Path(directory), target, list(results), client)
     current = load(directory, target)
     known: dict[str, dict[str, Any]] = {}
     errors = []

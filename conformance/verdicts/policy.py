@@ -39,7 +39,8 @@ SEVERITY = {
     Verdict.ERROR: 6,
 }
 # Among root causes on one step, the first in this order is the cause: the outermost layer that broke.
-ROOT_ORDER = ("request", "status", "stream_content_type", "schema", "output_container")
+ROOT_ORDER = ("setup", "request", "sdk_request", "status", "stream_content_type", "schema", "output_container")
+
 
 
 def combine(failures: list[Failure]) -> Verdict:
@@ -100,6 +101,12 @@ def judge(failures: list[Failure], steps: list[str], shape_checks: set[str]) -> 
         shape=combine([f for f in judged if f.role == "shape"]),
         failures=judged,
     )
+
+
+def is_setup(failure: Failure) -> bool:
+    """True for an error of the user's setup (a resource not given, a key refused, no server to connect to),
+    as opposed to a fault of the suite itself: its evidence says which part of the setup."""
+    return failure.verdict is Verdict.ERROR and isinstance(failure.evidence, dict) and bool(failure.evidence.get("setup"))
 
 
 def counted(failures: list[Failure]) -> list[Failure]:

@@ -30,6 +30,7 @@ class CaseResult:
     steps: list[dict[str, Any]] = field(default_factory=list)
     duration: float = 0.0
     intermittent: list[str] = field(default_factory=list)  # checks with findings the target declares intermittent
+    probe: str = "feature"  # "rejection" when the case checks that this API rejects the request (a 4xx)
 
     @property
     def key(self) -> str:
@@ -56,6 +57,7 @@ class CaseResult:
             "steps": self.steps,
             "duration": round(self.duration, 3),
             "intermittent": self.intermittent,
+            "probe": self.probe,
         }
 
 
