@@ -15,7 +15,11 @@ limit, because its internals are being rewritten:
     python -m conformance audit FILE... --json REPORT
 
 Files go in batches (``--batch``, 200 by default) to one invocation each; a batch
-that crashes or hangs is split and re-run until the offending files are found.
+that crashes or hangs is split (in two; in eight on a hang, which costs a whole
+timeout per try) and re-run until the offending files are found. Bombs (the
+"heavy" generators: alias and compression bombs) come once per cycle of inputs
+instead of eight times and each runs alone, since most of them hang. A hang is
+interrupted with SIGINT before it is killed, so its traceback shows where it was.
 An input counts as
 
   crashed          the exit status is not 0, 1 or 2 (the documented ones), or a
@@ -27,13 +31,19 @@ An input counts as
                    nor its ``summary.input_errors`` (``path``).
 
     .venv/bin/python benchmarks/fuzz_audit.py [--count 500] [--seed 0] [--batch 200]
-        [--timeout 30] [--workers 2] [--keep DIR] [--only GENERATOR] [--case INDEX] [--findings FILE]
+        [--timeout 30] [--workers 2] [--keep DIR] [--only GENERATOR] [--case INDEX]
+        [--findings FILE] [--audit-root CHECKOUT] [--list]
 
 ``--count 20000`` is the benchmark mode. Exit status 1 when any input crashed,
 hung or got no verdict, else 0. The same seed always gives the same inputs
 (input ``i`` comes from ``Random(f"{seed}/{i}")`` and the generator
-``GENERATORS[i % len]``), so ``--seed S --case I`` (with the same ``--only``)
+``schedule()[i % len]``), so ``--seed S --case I`` (with the same ``--only``)
 reproduces one input; ``--keep DIR`` saves every offending input and its stderr.
+``--audit-root`` runs the package of another checkout (say a snapshot of the last
+commit while the working tree is being rewritten).
+
+Each audit runs with a cap on its address space (``--memory``, 4 GiB), so that a
+bomb ends in MemoryError (a crash) rather than taking the machine's memory.
 """
 
 from __future__ import annotations
@@ -232,8 +242,12 @@ BASES = [base_chat_json, base_chat_stream, base_responses_json, base_responses_s
 STREAM_BASES = [base_chat_stream, base_responses_stream]
 
 
-def any_base(rng: random.Random) -> dict[str, Any]:
-    return rng.choice(BASES)(rng)
+def any_base(rng: random.Random, bases: list[Callable[[random.Random], dict[str, Any]]] = BASES) -> dict[str, Any]:
+    """One of ``bases``; without its Date header three times in ten."""
+    item = rng.choice(bases)(rng)
+    if rng.random() < 0.3:  # many recorders drop the Date header: then the audit dates the recording from the body
+        del item["response"]["headers"]["date"]
+    return item
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -335,7 +349,7 @@ def valid(rng: random.Random) -> str:
 def deep_json_body(rng: random.Random) -> str:
     """JSON nested 1,000+ deep in a response body, an SSE event, a request body or a nested field."""
     depth = rng.choice([1_000, 3_000, 20_000, 200_000])
-    item = rng.choice([base_chat_json, base_responses_json, base_chat_stream, base_responses_stream])(rng)
+    item = any_base(rng, [base_chat_json, base_responses_json, base_chat_stream, base_responses_stream])
     nested = deep_json(rng, depth)
     where = rng.choice(["response", "event", "request", "field"])
     if where == "response":
@@ -683,7 +697,7 @@ def damage_event(rng: random.Random, name: str | None, data: str) -> tuple[str |
         return name, deep_json(rng, rng.choice([1_000, 10_000, 100_000]))
     try:
         event = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # an event damaged before: deep or not JSON
         event = {}
     if not isinstance(event, dict):
         event = {}
@@ -731,7 +745,7 @@ def sse_broken(rng: random.Random) -> str:
         text = text.replace("data: ", "id: 1\nretry: x\ndata:", 3)
     elif framing == "no-trailing-newline":
         text = text.rstrip("\n")
-    item = rng.choice(STREAM_BASES)(rng)
+    item = any_base(rng, STREAM_BASES)
     item["response"]["body"]["string"] = text
     return to_yaml([item])
 
@@ -958,7 +972,10 @@ class Run:
         """One line that tells crash classes apart: the exception type, the innermost frame of the conformance
         package and the innermost frame of all (a library's), or the reason when there is no traceback."""
         if self.kind == "hang":
-            return "hang" + (f" (interrupted in {self.ours})" if self.ours else "")
+            if not self.ours:  # stuck in C code: SIGINT had no effect before the kill
+                return "hang"
+            where, _, function = self.ours.partition(" in ")
+            return f"hang (interrupted in {where.split(':')[0]} {function})"  # no line: it varies from run to run
         if self.exception:
             innermost = self.frames[-1] if self.frames else "?"
             where = innermost if innermost == self.ours or not self.ours else f"{self.ours} <- {innermost}"
@@ -979,19 +996,44 @@ def audit_command(options: Options, files: list[str], report: str) -> list[str]:
     return [options.python, "-m", "conformance", "audit", *files, "--json", report, *options.extra]
 
 
-def _limit_memory(pid: int, limit: int) -> None:
-    """Cap the audit's address space so an exploding input fails with MemoryError instead of taking the
-    machine's memory (a pool's workers inherit it). Set right after the start (not in preexec_fn, which is
-    unsafe with the harness's threads); Python's start-up takes far longer than this call."""
-    if limit:
-        try:
-            resource.prlimit(pid, resource.RLIMIT_AS, (limit, limit))
-        except (OSError, ValueError):
-            pass  # the process is already gone
+LIVE: set[int] = set()  # process groups of the audits running now, killed if the harness itself is stopped
+LIVE_LOCK = threading.Lock()
+STOP = threading.Event()  # set when the harness stops early: the batch threads start no more audits
+
+
+class Stopped(Exception):
+    """The harness is stopping (Ctrl-C, SIGTERM, or an error in another batch)."""
+
+
+def _limit(pid: int, memory: int, timeout: float) -> None:
+    """Cap the audit's address space, so an exploding input fails with MemoryError instead of taking the
+    machine's memory, and its CPU time, so that a hang dies even if this harness is killed first (a pool's
+    workers inherit both). Set right after the start (preexec_fn is unsafe with the harness's threads);
+    Python's start-up takes far longer than this call."""
+    try:
+        if memory:
+            resource.prlimit(pid, resource.RLIMIT_AS, (memory, memory))
+        cpu = int(timeout) + 60
+        resource.prlimit(pid, resource.RLIMIT_CPU, (cpu, cpu + 5))
+    except (OSError, ValueError):
+        pass  # the process is already gone
+
+
+def kill_live() -> None:
+    """Kill every audit still running (the harness is stopping: Ctrl-C, SIGTERM or its own error)."""
+    STOP.set()
+    with LIVE_LOCK:
+        for group in LIVE:
+            try:
+                os.killpg(group, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
 
 def run_audit(options: Options, workdir: Path, files: list[str], tag: str) -> Run:
     """Run the audit on ``files`` (relative to ``workdir``, which is also its cwd) and classify what it did."""
+    if STOP.is_set():
+        raise Stopped
     report_path = workdir / f"report-{tag}.json"
     stderr_path = workdir / f"stderr-{tag}.txt"
     report_path.unlink(missing_ok=True)
@@ -1001,12 +1043,21 @@ def run_audit(options: Options, workdir: Path, files: list[str], tag: str) -> Ru
         process = subprocess.Popen(audit_command(options, files, report_path.name), cwd=workdir,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
                                    start_new_session=True, env=options.env)
-        _limit_memory(process.pid, options.memory)
+        with LIVE_LOCK:
+            LIVE.add(process.pid)
+            if STOP.is_set():  # kill_live() ran between the check above and the start
+                os.killpg(process.pid, signal.SIGKILL)
+        _limit(process.pid, options.memory, options.timeout)
         try:
             returncode: int | None = process.wait(timeout=options.timeout)
         except subprocess.TimeoutExpired:
             returncode = None
             stop(process)
+        finally:
+            with LIVE_LOCK:
+                LIVE.discard(process.pid)
+    if STOP.is_set():  # killed by kill_live(), not by the input
+        raise Stopped
     run = Run("ok", returncode, time.monotonic() - started, stderr=_read_stderr(stderr_path))
     if returncode is None:
         run.kind = "hang"
@@ -1171,11 +1222,13 @@ def run_batch(options: Options, root: Path, seed: int, indices: list[int], cycle
         case, content = make_case(seed, index, cycle)
         (workdir / case.name).write_bytes(content)
         cases.append(case)
-    findings = judge(options, workdir, cases, tally)
-    if keep is not None:
-        for finding in findings:
-            save(finding, workdir, keep)
-    shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        findings = judge(options, workdir, cases, tally)
+        if keep is not None:
+            for finding in findings:
+                save(finding, workdir, keep)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     return findings
 
 
@@ -1284,11 +1337,17 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join([Path(sys.executable).name, *sys.argv] if argv is None else ["fuzz_audit.py", *argv])
     started = time.monotonic()
     tally = Tally()
+    # SIGTERM ends the run like Ctrl-C: the running audits are killed and the temporary files removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with tempfile.TemporaryDirectory(prefix="fuzz-audit-") as tmp:
-        with ThreadPoolExecutor(max(1, args.workers)) as pool:
+        pool = ThreadPoolExecutor(max(1, args.workers))
+        try:
             futures = [pool.submit(run_batch, options, Path(tmp), args.seed, batch, cycle, tally, args.keep)
                        for batch in batches(indices, max(1, args.batch), cycle)]
             findings = [f for future in futures for f in future.result()]
+        finally:  # on an error of the harness (or Ctrl-C), stop at once instead of running every batch first
+            pool.shutdown(wait=False, cancel_futures=True)
+            kill_live()
     findings.sort(key=lambda f: (f.cases[0].index, f.kind))
     text, status = summarise(findings, len(indices), time.monotonic() - started, tally, command)
     print(text)

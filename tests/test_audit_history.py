@@ -80,3 +80,51 @@ def test_recording_date_sources():
     placeholder = Exchange("POST", "https://x/v1/chat/completions", status=200,
                            headers={"content-type": "application/json"}, text='{"created": 0}')
     assert recording_date(None, placeholder) is None
+
+
+# -- roles (issue 8): a missing informational field never fails; a protocol field is looked up in its own role ---------
+
+def role_aware(missing, informational=(), verdict=Verdict.FAIL):
+    return Failure("schema", "missing required fields", verdict, missing=absent(missing, informational=informational))
+
+
+def test_an_informational_absence_is_a_note_after_its_month_and_stale_before():
+    after = judge(role_aware(["moderation"], ["moderation"], Verdict.PASS), "responses", NEW)
+    assert after.verdict == Verdict.PASS  # a note: OpenAI does not always send it
+    before = judge(role_aware(["moderation"], ["moderation"], Verdict.PASS), "responses", OLD)
+    assert before.verdict == Verdict.STALE and "moderation (sent since 2026-06)" in before.message
+    # even a check that argued for fail cannot make an informational absence fail
+    assert judge(role_aware(["billing"], ["billing"]), "responses", NEW).verdict == Verdict.PASS
+
+
+def test_a_protocol_absence_is_looked_up_in_its_own_role():
+    # `summary` in history is the reasoning.summary echo (informational): it never excuses the item's summary
+    assert judge(role_aware(["summary"]), "responses", OLD).verdict == Verdict.FAIL
+    assert judge(role_aware(["sequence_number"]), "responses", OLD).verdict == Verdict.STALE
+    assert judge(role_aware(["sequence_number"]), "responses", NEW).verdict == Verdict.FAIL
+    # protocol and informational together: the protocol field decides, the informational one never fails
+    mixed = role_aware(["sequence_number", "moderation"], ["moderation"])
+    assert judge(mixed, "responses", NEW).verdict == Verdict.FAIL
+    assert judge(mixed, "responses", dt.date(2025, 5, 1)).verdict == Verdict.STALE
+
+
+def test_a_finding_without_roles_takes_any_entry_of_the_name():
+    # the official-document check (--openapi) does not know roles: a late field of either role may make it stale
+    assert judge(finding(["moderation"]), "responses", OLD).verdict == Verdict.STALE
+    assert judge(finding(["moderation"]), "responses", NEW).verdict == Verdict.FAIL
+
+
+def test_judge_takes_a_refitted_table():
+    from dataclasses import replace
+
+    from conformance.api.history import PROTOCOL, index
+    later = index([replace(appeared("responses", "sequence_number"), since="2027-01")])
+    assert judge(role_aware(["sequence_number"]), "responses", NEW, later).verdict == Verdict.STALE
+    assert judge(role_aware(["sequence_number"]), "responses", NEW, index([])).verdict == Verdict.FAIL
+    assert appeared("responses", "sequence_number", PROTOCOL).place == "every stream event"
+
+
+def test_every_entry_has_a_role_and_a_place():
+    from conformance.api.history import ROLES
+    assert all(entry.role in ROLES and entry.place for entry in HISTORY)
+    assert [e.name for e in HISTORY if e.role == "protocol"] == ["sequence_number"]

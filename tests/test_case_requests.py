@@ -47,7 +47,8 @@ def official() -> Any:
 
 def spec_path(route: Endpoint) -> str:
     """The spec's path template for one of our endpoints (its parameters have their own names)."""
-    names = {"responses": "response_id", "chat": "completion_id", "conversations": "conversation_id"}
+    names = {"responses": "response_id", "chat": "completion_id", "conversations": "conversation_id",
+             "vector_stores": "vector_store_id", "files": "file_id"}
     return "/" + route.template.replace("{id}", "{" + names.get(route.api, "id") + "}")
 
 

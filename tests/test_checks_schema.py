@@ -200,7 +200,14 @@ def test_other_endpoint_mutants(records, endpoint, method, mutate, expected):
 def test_validate_object_for_stream_engineers():
     problems = validate_object("openai", "response", {"id": 1})
     assert {"path": "/id", "message": "1 is not of type 'string'"} in problems
-    assert all(set(p) <= {"path", "message", "missing"} for p in problems)
+    assert all(set(p) <= {"path", "message", "missing", "role"} for p in problems)
+    # the contract's x-evidence gives each absent field its role (an informational one is never a failure)
+    assert {"path": "/", "message": "missing required field 'billing'", "missing": "billing",
+            "role": "informational"} in validate_object("openai", "response.create", {"id": "resp_1"})
+    assert {"path": "/", "message": "missing required field 'output'", "missing": "output",
+            "role": "protocol"} in problems
+    # the other profiles' contracts name no evidence: no role (the audit then takes any history entry)
+    assert all("role" not in p for p in validate_object("compat", "response", {"id": 1}))
     with pytest.raises(contracts.ContractMissing):
         validate_object("openai", "no-such-contract", {})
 

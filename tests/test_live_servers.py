@@ -1,41 +1,32 @@
 """Live runs against the real local servers the suite starts and stops itself.
 
-Skipped when a server is not installed under .servers/ (scripts/install-servers.sh); CI installs both.
+Skipped when a server is not installed under .servers/ (scripts/install-servers.sh); CI installs them. Each
+server gets a free port the suite picks, so these runs cannot collide with other processes (or each other);
+each run keeps its pid files in its own folder, which must be empty when the run ends.
 """
 
 from __future__ import annotations
 
 import json
-import socket
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conformance.transport.servers import SPECS, ServerError, is_ready
+from conformance.transport.servers import installed
 from conformance.checks.findings import Failure, Verdict
 from conformance.verdicts.policy import combine
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def installed(name: str) -> bool:
-    try:
-        SPECS[name].command()
-    except ServerError:
-        return False
-    return True
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-def run(tmp_path: Path, *args: str) -> tuple[int, list[dict]]:
+def run(tmp_path: Path, *args: str, timeout: float = 600) -> tuple[int, list[dict]]:
+    """``conformance run`` in a subprocess; its servers' pid files go to tmp_path/run (empty at the end)."""
+    env = dict(os.environ, CONFORMANCE_SERVERS_RUN=str(tmp_path / "run"))
     proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--reports", str(tmp_path), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
     results = json.loads((tmp_path / "results.json").read_text())["results"] if (tmp_path / "results.json").exists() else []
     return proc.returncode, results
 
@@ -55,11 +46,15 @@ def replayed_verdicts(tmp_path: Path, target: str, *filters: str) -> dict[tuple,
     return comparable(results)
 
 
+def nothing_left(tmp_path: Path) -> bool:
+    """The run stopped what it started: no pid file and no state directory remains."""
+    folder = tmp_path / "run"
+    return not folder.exists() or not any(folder.iterdir())
+
+
 @pytest.mark.servers
 @pytest.mark.skipif(not installed("aimock"), reason="aimock not installed (scripts/install-servers.sh aimock)")
 def test_live_aimock_is_started_judged_and_stopped(tmp_path: Path) -> None:
-    if is_ready(SPECS["aimock"]):
-        pytest.skip("an aimock is already running on its port; this test checks start and stop")
     _, results = run(tmp_path, "--target", "aimock", "--live", "--capability", "text", "--capability", "errors")
     assert results, "no results written"
     verdicts = comparable(results)
@@ -70,18 +65,33 @@ def test_live_aimock_is_started_judged_and_stopped(tmp_path: Path) -> None:
                if (r["case"], r["api"]) == ("plain-prompt", "responses") for f in r["failures"])
     # the live run judges what the committed recordings judge
     assert verdicts == replayed_verdicts(tmp_path, "aimock", "--capability", "text", "--capability", "errors")
-    assert port_free(SPECS["aimock"].port), "the suite left aimock running"
+    assert nothing_left(tmp_path), "the suite left aimock running"
 
 
 @pytest.mark.servers
 @pytest.mark.skipif(not installed("llama-server"), reason="llama-server not installed (scripts/install-servers.sh llama)")
 def test_live_llama_server_reproduces_the_recordings(tmp_path: Path) -> None:
-    if is_ready(SPECS["llama-server"]):
-        pytest.skip("a llama-server is already running on its port")
     filters = ("--capability", "text", "--capability", "streaming", "--capability", "function-calling")
     _, results = run(tmp_path, "--target", "llama-server", "--live", *filters)
     live = comparable(results)
     # SmolLM2 at temperature 0 is deterministic: live verdicts equal the replayed ones, streams included
     # (apart from the findings of checks declared intermittent for this target).
     assert live and live == replayed_verdicts(tmp_path, "llama-server", *filters)
-    assert port_free(SPECS["llama-server"].port)
+    assert nothing_left(tmp_path)
+
+
+@pytest.mark.servers
+@pytest.mark.skipif(not installed("llama-stack-aimock"),
+                    reason="Llama Stack not installed (scripts/install-servers.sh llama-stack)")
+def test_live_llama_stack_stores_and_reproduces_the_recordings(tmp_path: Path) -> None:
+    """Llama Stack with its two aimock backends, each on a port the suite picked and a fresh state directory:
+    stored objects are retrievable, file search answers from the uploaded file, and every verdict equals the
+    recorded one."""
+    filters = ("--capability", "storage", "--capability", "file-search")
+    _, results = run(tmp_path, "--target", "llama-stack-aimock", "--live", *filters)
+    live = comparable(results)
+    assert live[("default-store-retrievable", "responses", False)] == "pass"
+    assert live[("stored-chat-retrievable", "chat", False)] == "pass"
+    assert live[("search-uploaded-file", "responses", False)] == "pass"
+    assert live == replayed_verdicts(tmp_path, "llama-stack-aimock", *filters)
+    assert nothing_left(tmp_path)

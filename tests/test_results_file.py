@@ -68,9 +68,12 @@ def test_a_run_killed_outright_keeps_its_lines(tmp_path: Path) -> None:
     writer.add(record("two"))
     # no finish(): the process died; results.json is older, results.jsonl has every line
     text = (tmp_path / "results.jsonl").read_text()
-    (tmp_path / "cut.jsonl").write_text(text + '{"result": {"target": "ai')  # a line cut off mid-write
+    lines = text.splitlines(keepends=True)
+    # a damaged line among the others, and the last one cut off when the process was killed mid-write
+    (tmp_path / "cut.jsonl").write_text("".join(lines[:2]) + '{"result": {"targ\n' + "".join(lines[2:])
+                                        + '{"result": {"target": "ai')
     loaded = load_results(tmp_path / "cut.jsonl")
-    assert [r["case"] for r in loaded.records] == ["one", "two"]
+    assert [r["case"] for r in loaded.records] == ["one", "two"] and loaded.runs[0]["damaged_lines"] == 2
     assert loaded.runs[0]["interrupted"] is True and loaded.runs[0]["progress"]["done"] == 2
     stale = load_results(tmp_path / "results.json")  # rewritten at most once an `every`: here only at the start
     assert stale.records == [] and stale.runs[0]["finished"] is None

@@ -85,14 +85,15 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("conversations", "GET", "conversations/{id}", "retrieve", "conversation", "conversation"),
     Endpoint("conversations", "DELETE", "conversations/{id}", "delete", "conversation.deleted",
              "conversation.deleted"),
-    # Support endpoints a case may call to set up resources (file search); recorded, not judged.
-    Endpoint("files", "POST", "files", "support", audited=False),
-    Endpoint("files", "DELETE", "files/{id}", "support", audited=False),
+    # Support endpoints a case may call to set up resources (file search); recorded, not judged. Vector store
+    # paths come first: ``vector_stores/{id}/files`` ends like ``files`` and would otherwise be taken for it.
     Endpoint("vector_stores", "POST", "vector_stores", "support", audited=False),
     Endpoint("vector_stores", "POST", "vector_stores/{id}/files", "support", audited=False),
     Endpoint("vector_stores", "GET", "vector_stores/{id}/files/{file_id}", "support", audited=False),
     Endpoint("vector_stores", "POST", "vector_stores/{id}/search", "support", audited=False),
     Endpoint("vector_stores", "DELETE", "vector_stores/{id}", "support", audited=False),
+    Endpoint("files", "POST", "files", "support", audited=False),
+    Endpoint("files", "DELETE", "files/{id}", "support", audited=False),
 )
 
 def other_api(api: str) -> str:

@@ -25,8 +25,14 @@ from typing import Any, Callable, NamedTuple
 from conformance.api import contracts
 
 Check = Callable[[Any], bool]
-# Annotations only (``format`` too: contracts.validator asserts no formats).
+# Annotations only (``format`` too: contracts.validator asserts no formats), and every ``x-`` annotation
+# (``x-evidence`` on the openai contracts).
 IGNORED = {"$schema", "$id", "$comment", "$defs", "title", "description", "default", "examples", "format"}
+
+
+def _annotation(key: str) -> bool:
+    """True for keywords that never change a verdict."""
+    return key in IGNORED or key.startswith("x-")
 
 
 class _Unsupported(Exception):
@@ -103,7 +109,7 @@ class _Compiler:
             return lambda value: False
         if not isinstance(node, dict):
             raise _Unsupported(repr(node))
-        keys = set(node) - IGNORED
+        keys = {key for key in node if not _annotation(key)}
         if keys == {"type"}:
             return _type_test(node["type"])  # a leaf such as {"type": "string"}: no wrapper
         if keys == {"$ref"}:
@@ -190,7 +196,7 @@ class _Compiler:
         if not isinstance(node, dict):
             return lambda value, path, out: valid(value)  # true/false schemas
         steps = [self.explain_keyword(key, node[key], node, base) for key in node
-                 if key not in IGNORED and key not in ("then", "else")]
+                 if not _annotation(key) and key not in ("then", "else")]
 
         def explain(value: Any, path: tuple, out: list[Absent]) -> bool:
             if valid(value):
@@ -209,7 +215,7 @@ class _Compiler:
 
             def required(value: Any, path: tuple, out: list[Absent]) -> bool:
                 if isinstance(value, dict) and any(name not in value for name in names):
-                    out.append(Absent(path, value, names))
+                    out.append(Absent(path, value, names, schema=node))
                 return True
 
             return required
@@ -268,6 +274,7 @@ class Absent(NamedTuple):
     instance: dict  # the object
     validator_value: tuple  # its required names (some of which it lacks)
     validator: str = "required"
+    schema: Any = None  # the contract node holding the ``required`` list (for its ``x-evidence``)
 
 
 Explain = Callable[[Any, tuple, list], bool]

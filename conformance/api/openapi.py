@@ -330,17 +330,18 @@ def adapt_event_streams(document: dict[str, Any]) -> dict[str, Any]:
 
 def with_error_answers(document: dict[str, Any], component: str = "ErrorResponse",
                        endpoints: tuple[Endpoint, ...] = SCOPE) -> dict[str, Any]:
-    """A copy where each operation in SCOPE that documents no 4xx/5xx answer gets ``4XX``/``5XX`` answers of
-    the document's error envelope ``component`` (OpenAI's own document describes almost none, yet every
-    error OpenAI sends has that envelope). Without the component the document is returned unchanged."""
+    """A copy where each operation of ``endpoints`` without a ``4XX``/``5XX`` (or ``default``) answer gets one, of
+    the document's error envelope ``component`` (OpenAI's own document describes almost no error, yet every
+    error OpenAI sends has that envelope); statuses it names keep their own answers. Without the component
+    the document is returned unchanged."""
     out = copy.deepcopy(document)
     if component not in ((out.get("components") or {}).get("schemas") or {}):
         return out
     error = {"description": "An error, in OpenAI's envelope", "content": {JSON: {"schema": _ref(component)}}}
     for method, path in operations_in_scope(out, endpoints):
         answers = out["paths"][path][method.lower()].setdefault("responses", {})
-        for status in ERROR_STATUSES:
-            if not any(str(key).startswith(status[0]) for key in answers) and "default" not in answers:
+        for status in ERROR_STATUSES:  # a specific status (429) still leaves the others of its class undescribed
+            if status not in answers and status.lower() not in answers and "default" not in answers:
                 answers[status] = copy.deepcopy(error)
     return out
 
@@ -373,3 +374,18 @@ def operations_in_scope(document: dict[str, Any], endpoints: tuple[Endpoint, ...
             if any(e.method == method.upper() and e.template == template for e in endpoints):
                 found.append((method.upper(), path))
     return found
+
+
+def write_shipped() -> list[str]:
+    """Regenerate every shipped document (``python -m conformance.api.openapi``); the paths written."""
+    written = []
+    for profile in PROFILES:
+        path = shipped_path(profile)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(dumps(build_document(profile)), encoding="utf-8")
+        written.append(str(path))
+    return written
+
+
+if __name__ == "__main__":
+    print("\n".join(write_shipped()))

@@ -11,6 +11,18 @@ from typing import Any, Iterable
 from conformance.api import contracts, fastschema
 
 SHOWN = 4  # problems spelled out in a message; the rest are counted
+# The annotation on a contract node that names the evidence of each of its required fields (jsonschema ignores it).
+EVIDENCE_KEY = "x-evidence"
+
+
+def role_of(node: Any, name: str) -> str | None:
+    """The role contract ``node`` gives its required field ``name`` in its ``x-evidence``: ``informational``
+    (OpenAI usually sends it, but its absence is never a failure under the profile) or ``protocol``; None when
+    the node names no evidence (the compat and open-responses contracts)."""
+    evidence = node.get(EVIDENCE_KEY) if isinstance(node, dict) else None
+    if not isinstance(evidence, dict):
+        return None
+    return "informational" if name in (evidence.get("informational") or {}) else "protocol"
 
 
 def _pointer(path: Any) -> str:
@@ -21,8 +33,10 @@ def validate_object(profile: str, name: str, instance: Any, limit: int = 100) ->
     """Problems of ``instance`` against contract ``name`` under ``profile`` ([] when valid).
 
     Each problem is ``{"path": JSON pointer, "message": str}``; an absent required field also has
-    ``"missing": field name``. Non-missing problems come first (they matter more). A contract that
-    does not exist raises ``contracts.ContractMissing``.
+    ``"missing": field name``, and ``"role"`` (``protocol`` or ``informational``) when its contract node names
+    its evidence.
+    Non-missing problems come first (they matter more). A contract that does not exist raises
+    ``contracts.ContractMissing``.
     """
     validator = contracts.validator(profile, name)
     # jsonschema is the slow part of the checks, so the exact fast paths go first (tests/test_perf_equivalence.py):
@@ -45,7 +59,11 @@ def problems_of(errors: Iterable[Any], limit: int = 100) -> list[dict[str, Any]]
             for field in error.validator_value:
                 if field not in error.instance and (path, field) not in seen:
                     seen.add((path, field))
-                    missing.append({"path": path, "message": f"missing required field {field!r}", "missing": field})
+                    problem = {"path": path, "message": f"missing required field {field!r}", "missing": field}
+                    role = role_of(getattr(error, "schema", None), field)
+                    if role is not None:
+                        problem["role"] = role
+                    missing.append(problem)
         else:
             wrong.append({"path": path, "message": error.message if len(error.message) <= 200
                           else error.message[:200] + "..."})

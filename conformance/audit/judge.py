@@ -4,7 +4,10 @@ No check is re-implemented here: every implicit check (``implicit_checks()``),
 ``error_envelope`` on 4xx/5xx answers, and, with ``--openapi``, the OpenAPI
 validation run on an Exchange built from the cassette, exactly as the suite runs
 them on a live answer. ``verdicts.stale`` then turns findings about late additions into
-``stale``; everything else is ``fail``.
+``stale`` and keeps notes (informational fields OpenAI does not always send, documented
+latitude) as notes; everything else is ``fail``. A failing recording of api.openai.com
+that contradicts itself says so (``audit/altered.py``: "the recording looks edited or
+truncated", and why).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 from conformance.checks import CHECKS, CheckContext, implicit_checks, run_check
 from conformance.checks.findings import Failure, Verdict
 from conformance.checks.openapi import OpenApiSpec
+from conformance.audit import altered
 from conformance.transport.recordings import Recorded
 from conformance.verdicts import stale
 from conformance.verdicts.policy import combine
@@ -42,8 +46,10 @@ def run_checks(ctx: CheckContext, names: list[str]) -> list[Failure]:
     return failures
 
 
-def audit_interaction(recorded: Recorded, profile: str = "openai", spec: OpenApiSpec | None = None) -> dict[str, Any]:
-    """The report entry of one interaction (see specs/audit-report.schema.json)."""
+def audit_interaction(recorded: Recorded, profile: str = "openai", spec: OpenApiSpec | None = None,
+                      history: stale.History | None = None) -> dict[str, Any]:
+    """The report entry of one interaction (see specs/audit-report.schema.json); ``history``: another table of
+    late fields than ``conformance/api/history.py`` (a refitted one, for benchmarks/leave_one_out.py)."""
     exchange = recorded.exchange
     api, endpoint = exchange.api, exchange.endpoint
     entry: dict[str, Any] = {
@@ -68,15 +74,22 @@ def audit_interaction(recorded: Recorded, profile: str = "openai", spec: OpenApi
         failures = run_checks(ctx, checks_for(exchange.ok))
         if spec is not None:
             failures += spec.check(exchange)
-        failures = [stale.judge(failure, api, recorded_on) for failure in failures]
+        failures = [stale.judge(failure, api, recorded_on, history) for failure in failures]
+        failures = altered.explain(failures, exchange)
+    notes = [failure for failure in failures if failure.verdict == Verdict.PASS]
+    failures = [failure for failure in failures if failure.verdict != Verdict.PASS]
     entry["recorded"] = recorded_on.isoformat() if recorded_on else None
     entry["verdict"] = combine(failures).value
     entry["failures"] = [_finding(failure) for failure in failures]
+    if notes:
+        entry["notes"] = [_finding(note, verdict=False) for note in notes]
     return entry
 
 
-def _finding(failure: Failure) -> dict[str, Any]:
-    out = {"check": failure.check, "message": failure.message, "verdict": failure.verdict.value}
+def _finding(failure: Failure, verdict: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"check": failure.check, "message": failure.message}
+    if verdict:
+        out["verdict"] = failure.verdict.value
     if failure.missing is not None:
         out["missing"] = list(failure.missing.fields)
     return out

@@ -34,20 +34,39 @@ class Missing:
     """Fields (or events) a finding reports absent; ``only`` when absence is the whole problem.
 
     Made by checks (``absent(...)``) and read by the audit: a recording that only lacks fields OpenAI
-    started sending after it was recorded is ``stale``, not ``fail``.
+    started sending after it was recorded is ``stale``, not ``fail``. ``informational`` names the
+    absent fields whose contract says OpenAI does not always send them (their absence is never a
+    failure); the others are protocol fields. ``roles`` says whether the check knew the roles (the
+    contract-based checks do; others, e.g. the official-document ``openapi`` check, do not, and the
+    audit then takes any late-field entry of the name).
     """
 
     fields: tuple[str, ...]
     only: bool = True
+    informational: tuple[str, ...] = ()
+    roles: bool = False
+
+    @property
+    def protocol(self) -> tuple[str, ...]:
+        """The absent fields whose absence can be a failure."""
+        return tuple(name for name in self.fields if name not in self.informational)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"fields": list(self.fields), "only": self.only}
+        out: dict[str, Any] = {"fields": list(self.fields), "only": self.only}
+        if self.roles:
+            out["informational"] = list(self.informational)
+        return out
 
 
-def absent(fields: Iterable[Any], only: bool = True) -> Missing | None:
-    """The Missing evidence for ``fields`` (None when there are none)."""
+def absent(fields: Iterable[Any], only: bool = True, informational: Iterable[Any] | None = None,
+           roles: bool | None = None) -> Missing | None:
+    """The Missing evidence for ``fields`` (None when there are none); ``informational``: the subset whose
+    absence is information, not a failure; ``roles``: whether the check knew every field's role (by default,
+    when it gave ``informational`` at all)."""
     names = tuple(dict.fromkeys(str(f) for f in fields))
-    return Missing(names, bool(only)) if names else None
+    info = {str(f) for f in informational or ()}
+    known = informational is not None if roles is None else roles
+    return Missing(names, bool(only), tuple(n for n in names if n in info), known) if names else None
 
 
 class CheckFailure(AssertionError):
@@ -129,5 +148,6 @@ class Failure:
         """The inverse of ``as_dict`` (results travel between processes as dicts)."""
         missing = data.get("missing")
         return cls(data["check"], data["message"], Verdict(data["verdict"]), data.get("step"), data.get("evidence"),
-                   Missing(tuple(missing["fields"]), missing["only"]) if isinstance(missing, dict) else None,
+                   Missing(tuple(missing["fields"]), missing["only"], tuple(missing.get("informational", ())),
+                           "informational" in missing) if isinstance(missing, dict) else None,
                    data.get("role"), data.get("cause"))

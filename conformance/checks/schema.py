@@ -3,7 +3,9 @@
 The contract comes from the endpoint table of the API model. Error bodies belong to the
 error-envelope check and SSE answers to the stream checks. Absent fields are reported as
 ``Missing`` evidence, so the audit can tell an old recording that lacks a field OpenAI
-added later (``conformance/api/history.py``) from a body that is wrong.
+added later (``conformance/api/history.py``) from a body that is wrong. A body that only lacks
+fields its contract marks informational (``x-evidence``: OpenAI does not always send them) gets a
+``Note``, never a failure.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 from conformance.api.contracts import ContractMissing
 from conformance.api.history import appeared
 from conformance.api.validation import describe, validate_object
-from conformance.checks.findings import CheckFailure, HarnessError, absent
+from conformance.checks.findings import CheckFailure, HarnessError, Note, absent
 from conformance.checks.registry import CheckContext, check
 
 
@@ -28,9 +30,18 @@ def evidence(profile: str, name: str, api: str | None, problems: list[dict[str, 
 
 
 def missing_of(problems: list[dict[str, Any]]):
-    """The Missing evidence of schema problems: the absent fields, and whether nothing else is wrong."""
+    """The Missing evidence of schema problems: the absent fields, whether nothing else is wrong, and which
+    absences are informational (a field absent at one place where it is protocol counts as protocol)."""
     missing = [p["missing"] for p in problems if "missing" in p]
-    return absent(missing, only=all("missing" in p for p in problems))
+    protocol = {p["missing"] for p in problems if "missing" in p and p.get("role") != "informational"}
+    return absent(missing, only=all("missing" in p for p in problems),
+                  informational=[name for name in missing if name not in protocol],
+                  roles=all(p.get("role") for p in problems if "missing" in p))
+
+
+def only_informational(problems: list[dict[str, Any]]) -> bool:
+    """True when every problem is the absence of an informational field."""
+    return bool(problems) and all(p.get("role") == "informational" for p in problems)
 
 
 @check("schema", needs_success=False, implicit=True)
@@ -54,6 +65,10 @@ def schema(ctx: CheckContext) -> None:
         problems = validate_object(ctx.profile, name, body)
     except ContractMissing as exc:
         raise HarnessError(f"cannot judge the body: {exc}")
+    if only_informational(problems):
+        names = ", ".join(dict.fromkeys(p["missing"] for p in problems))
+        raise Note(f"{name} lacks informational fields OpenAI does not always send ({names}): not a failure; "
+                   f"{describe(problems)}", evidence(ctx.profile, name, route.api, problems), missing_of(problems))
     if problems:
         raise CheckFailure(f"{name} does not match the {ctx.profile} contract: {describe(problems)}",
                            evidence(ctx.profile, name, route.api, problems), missing_of(problems))

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.api.arguments import parse_object
+from conformance.api.arguments import NOT_ALWAYS_JSON, parse_object, strict_tool
 from conformance.api.endpoints import other_api
 from conformance.api.vocabulary import (CALL_ID_ITEMS, CALL_ID_PREFIX, CHAT_ID_PREFIX, ITEM_ID_PREFIXES,
                                         RESPONSE_ID_PREFIX, USAGE_NAMES)
-from conformance.checks.findings import CheckFailure, absent
+from conformance.checks.findings import CheckFailure, Note, absent
 from conformance.checks.registry import CheckContext, check
 from conformance.observations.observation import output_text
 
@@ -199,12 +199,23 @@ def arguments_string(ctx: CheckContext) -> None:
     """Tool-call arguments are strings holding a JSON object: chat ``tool_calls[].function.arguments`` and Responses ``function_call.arguments`` (an object is a failure).
 
     Calls cut short (finish_reason length, item status incomplete) are skipped: their arguments may be truncated.
+    Under the openai profile, a string that is not a JSON object is a note unless the tool was declared strict:
+    OpenAI documents that the model does not always generate valid JSON.
     """
     body = _result_body(ctx)
     if body is None:
         return
-    problems = []
-    if ctx.exchange.api == "chat":
+    api = ctx.exchange.api
+    problems: list[tuple[str, bool]] = []  # (problem, a note only)
+
+    def judge(where: str, name: Any, arguments: Any) -> None:
+        _, problem = parse_object(arguments)
+        if problem:
+            lenient = isinstance(arguments, str) and ctx.profile == "openai" and not strict_tool(
+                api, name, ctx.exchange.request_body, body)
+            problems.append((f"{where} ({name}) arguments {problem}", lenient))
+
+    if api == "chat":
         for c, choice in _dicts(body.get("choices")):
             if choice.get("finish_reason") == "length":
                 continue
@@ -213,21 +224,20 @@ def arguments_string(ctx: CheckContext) -> None:
                 function = call.get("function")
                 if not isinstance(function, dict) or "arguments" not in function:
                     continue  # custom tool calls carry `input`; absence is the schema check's business
-                _, problem = parse_object(function["arguments"])
-                if problem:
-                    problems.append(f"choices[{c}].message.tool_calls[{t}] ({function.get('name')}) arguments "
-                                    + problem)
+                judge(f"choices[{c}].message.tool_calls[{t}]", function.get("name"), function["arguments"])
     else:
         for i, item in _dicts(body.get("output")):
             if item.get("type") != "function_call" or "arguments" not in item:
                 continue
             if item.get("status") in ("incomplete", "in_progress"):
                 continue
-            _, problem = parse_object(item["arguments"])
-            if problem:
-                problems.append(f"output[{i}] function_call ({item.get('name')}) arguments {problem}")
-    if problems:
-        raise CheckFailure(f"tool-call arguments: {_summary(problems)}", {"problems": problems})
+            judge(f"output[{i}] function_call", item.get("name"), item["arguments"])
+    if not problems:
+        return
+    texts = [text for text, _ in sorted(problems, key=lambda p: p[1])]
+    if all(lenient for _, lenient in problems):
+        raise Note(f"tool-call arguments ({NOT_ALWAYS_JSON}: not a failure): {_summary(texts)}", {"problems": texts})
+    raise CheckFailure(f"tool-call arguments: {_summary(texts)}", {"problems": texts})
 
 
 @check("output_text_derived", implicit=True, apis=("responses",))

@@ -40,12 +40,20 @@ def _list_items(ctx: CheckContext, object_id: str) -> list[dict[str, Any]]:
 
 
 def _texts(content: Any) -> list[str]:
-    """The texts of a message's content: a string, or parts with a ``text``."""
+    """The texts of a message's content (a string, or parts with a ``text``), without surrounding blanks."""
     if isinstance(content, str):
-        return [content]
+        return [content.strip()]
     if isinstance(content, list):
-        return [part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)]
+        return [part["text"].strip() for part in content
+                if isinstance(part, dict) and isinstance(part.get("text"), str)]
     return []
+
+
+def _listed_texts(item: dict[str, Any]) -> list[str]:
+    """The texts of a listed item: its ``content_parts`` when it has them (a stored chat message joins its
+    parts' texts into ``content``), else its ``content``."""
+    parts = item.get("content_parts")
+    return _texts(parts if isinstance(parts, list) and parts else item.get("content"))
 
 
 def _sent_texts(exchange: Exchange, key: str) -> list[str]:
@@ -58,31 +66,44 @@ def _sent_texts(exchange: Exchange, key: str) -> list[str]:
         if isinstance(sent, list) else []
 
 
+def _one_page(ctx: CheckContext) -> bool:
+    """True when the judged list is a page of a longer one (``has_more``, or asked for with after/before)."""
+    body = ctx.exchange.json if isinstance(ctx.exchange.json, dict) else {}
+    query = dict(parse_qsl(urlsplit(ctx.exchange.url).query))
+    return body.get("has_more") is True or "after" in query or "before" in query
+
+
+def _lists_what_was_sent(ctx: CheckContext, of: str, key: str, what: str) -> None:
+    """The judged list holds the texts step ``of`` sent under ``key`` (on a page: its texts were all sent)."""
+    object_id = created_id(ctx, of)
+    items = _list_items(ctx, object_id)
+    wanted = _sent_texts(ctx.get(of), key)
+    listed = [text for item in items for text in _listed_texts(item)]
+    evidence = {"listed": listed[:10], "sent": wanted[:10]}
+    if _one_page(ctx):
+        strays = [text for text in listed if text not in wanted]
+        if strays:
+            raise Ignored(f"the {what} of {object_id!r} on this page were not sent: {clip(strays or listed, 120)}",
+                          evidence)
+        return
+    missing = [text for text in wanted if text not in listed]
+    if missing:
+        raise Ignored(f"the {what} of {object_id!r} lack what was sent ({clip(missing[0], 80)}); "
+                      f"listed: {clip(listed, 120)}", evidence)
+
+
 @check("input_items_listed", needs_success=False, apis=("responses",))
 def input_items_listed(ctx: CheckContext, of: str) -> None:
     """The judged ``GET /responses/{id}/input_items`` lists the input step ``of`` sent: a ``list`` whose
-    ``data`` holds a message with that text (a string input is one user message)."""
-    object_id = created_id(ctx, of)
-    items = _list_items(ctx, object_id)
-    wanted = _sent_texts(ctx.get(of), "input")
-    listed = [text for item in items for text in _texts(item.get("content"))]
-    missing = [text for text in wanted if text not in listed]
-    if missing:
-        raise Ignored(f"the input items of {object_id!r} lack the input sent ({clip(missing[0], 80)}); "
-                      f"listed: {clip(listed, 120)}", {"listed": listed[:10], "sent": wanted})
+    ``data`` holds its texts (a string input is one user message; a page holds only texts that were sent)."""
+    _lists_what_was_sent(ctx, of, "input", "input items")
 
 
 @check("stored_messages", needs_success=False, apis=("chat",))
 def stored_messages(ctx: CheckContext, of: str) -> None:
-    """The judged ``GET /chat/completions/{id}/messages`` lists the messages step ``of`` sent (their texts,
-    in the order sent)."""
-    object_id = created_id(ctx, of)
-    items = _list_items(ctx, object_id)
-    wanted = _sent_texts(ctx.get(of), "messages")
-    listed = [text for item in items for text in _texts(item.get("content"))]
-    if [text for text in listed if text in wanted] != wanted:
-        raise Ignored(f"the stored messages of {object_id!r} are not the ones sent: listed {clip(listed, 120)}, "
-                      f"sent {clip(wanted, 120)}", {"listed": listed[:10], "sent": wanted})
+    """The judged ``GET /chat/completions/{id}/messages`` lists the messages step ``of`` sent (their texts;
+    a page holds only texts that were sent)."""
+    _lists_what_was_sent(ctx, of, "messages", "stored messages")
 
 
 def metadata_filter(url: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conformance.checks.findings import CheckFailure, Failure, absent
+from conformance.checks.findings import CheckFailure, Failure, Note, absent
 from conformance.checks.registry import CheckContext, check, run_check
 from conformance.observations import streams
 from conformance.observations.streams.problems import KEPT, SHOWN, Problem, collapse
@@ -19,9 +19,16 @@ from conformance.transport.exchange import Exchange
 
 
 def raise_problems(problems: list[Problem], failure: type[CheckFailure] = CheckFailure) -> None:
-    """Return when there is no problem, else raise one failure describing them all."""
+    """Return when there is no problem, else raise one failure describing them all.
+
+    Problems marked ``note`` never make a failure: when they are all there is, the finding is a ``Note``;
+    beside real problems they are listed after them.
+    """
     if not problems:
         return
+    if all(p.note for p in problems):
+        failure = Note
+    problems = sorted(problems, key=lambda p: p.note)  # stable: the failing ones first, in walk order
     merged = collapse(problems)
     parts = []
     for problem, count in merged[:SHOWN]:
@@ -33,6 +40,7 @@ def raise_problems(problems: list[Problem], failure: type[CheckFailure] = CheckF
         parts[0] += f" -- saw: {merged[0][0].excerpt}"
     message = "; ".join(parts)
     missing = sorted({name for p in problems for name in p.missing})
+    protocol = {name for p in problems if not p.note for name in p.missing}
     if len(merged) > SHOWN:
         message += f"; and {len(merged) - SHOWN} more"
         if missing:  # the ones not spelled out may lack other fields: name them all
@@ -41,7 +49,13 @@ def raise_problems(problems: list[Problem], failure: type[CheckFailure] = CheckF
         "problems": [dict(p.as_dict(), count=c) for p, c in merged[:KEPT]],
         "count": len(problems),
     }
-    raise failure(message, evidence, absent(missing, only=all(p.only_missing for p in problems)))
+    if failure is Note:
+        message = f"information, not a failure: {message}"
+    # the roles are known when every absence comes from a contract that names them, or from the grammar itself
+    roles = all(p.role is not None or p.rule != "schema" for p in problems if p.missing)
+    raise failure(message, evidence, absent(missing, only=all(p.only_missing or p.note for p in problems),
+                                            informational=[name for name in missing if name not in protocol],
+                                            roles=roles))
 
 
 def _report(ctx: CheckContext, family: str) -> None:
@@ -101,14 +115,16 @@ def stream_envelope(ctx: CheckContext) -> None:
 def stream_nesting(ctx: CheckContext) -> None:
     """Pairing and nesting: output items, content parts and summary parts are opened, filled and closed in
     order; ``item_id``, ``output_index``, ``content_index`` and ``summary_index`` stay consistent through each
-    item's life; deltas end with one ``.done``; nothing is left open at the terminal event."""
+    item's life; deltas end with one ``.done``; nothing is left open at the terminal event (a server-side tool item
+    the terminal output holds is a note: OpenAI does not promise its ``output_item.done``)."""
     _report(ctx, "nesting")
 
 
 @check("stream_reassembly", implicit=True, apis=("responses",))
 def stream_reassembly(ctx: CheckContext) -> None:
     """Deltas concatenate to their ``.done`` text, which equals the part in ``content_part.done``, the item in
-    ``output_item.done``, and the item in the terminal response's ``output``."""
+    ``output_item.done``, and the item in the terminal response's ``output`` (opaque fields such as
+    ``encrypted_content`` aside: ``vocabulary.OPAQUE_FIELDS``)."""
     _report(ctx, "reassembly")
 
 
@@ -129,7 +145,8 @@ def chat_stream_chunks(ctx: CheckContext) -> None:
 @check("chat_stream_tool_calls", implicit=True, apis=("chat",))
 def chat_stream_tool_calls(ctx: CheckContext) -> None:
     """``delta.tool_calls`` fragments reassemble by ``index``: id and name in the first fragment only, argument
-    pieces that are strings and concatenate into a JSON object."""
+    pieces that are strings and concatenate into a JSON object (under openai a note unless the tool is strict:
+    OpenAI documents that the model does not always generate valid JSON)."""
     _report(ctx, "tool_calls")
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from conformance.fuzz import determinism
-from conformance.fuzz.judging import PRIORITY, Judge, Problem
+from conformance.fuzz.judging import PRIORITY, TRANSPORT, Judge, Problem
 from conformance.fuzz.sending import ReplayMismatch, Sender, Sent, ShrinkBudgetSpent
 
 MODES = ("positive", "negative")
@@ -172,10 +172,11 @@ class Engine:
     def shrink(self) -> None:
         """Pass 3: shrink each finding, most severe first, within the shrink budgets.
 
-        A finding seen in generation is shrunk by re-running its seeded test with Hypothesis' shrinker. One
-        seen only in a coverage case (built by schemathesis from a template holding every optional property)
-        is shrunk by Hypothesis over *reductions* of that case: the same request with parts left out
-        (``reductions``), which the shrinker drives towards leaving out as much as possible.
+        A finding seen in generation is first shrunk by re-running its seeded test with Hypothesis' shrinker
+        (half of its shrink requests). Then its smallest request so far, or for a finding seen only in a coverage
+        case (built by schemathesis from a template holding every optional property) that case, is reduced part
+        by part (``_reduce``). Hypothesis' shrinker simplifies what the generator drew; the reduction, cheaper per
+        request, removes what the finding does not need.
         """
         budget = self.sender.budget
         for finding in self.ordered():
@@ -185,6 +186,9 @@ class Engine:
             if finding.minimal.phase == "shrink":
                 # the request that shrank an earlier finding shows this one too (a 500 and its envelope, say)
                 finding.shrunk = "yes, with an earlier finding shown by the same request"
+                continue
+            if finding.problem.check == TRANSPORT:
+                finding.shrunk = "not attempted: no answer came (each try could take the whole time-out)"
                 continue
             if finding.generated_mode is None and finding.coverage_case is None:
                 finding.shrunk = "not attempted: seen only while shrinking another finding"
@@ -202,8 +206,8 @@ class Engine:
 
             outcomes = []
             if finding.generated_mode is not None:
-                # Hypothesis' shrinker gets two thirds of the finding's shrink requests ...
-                self.sender.shrink_cap = before + budget.shrink_per_finding * 2 // 3
+                # Hypothesis' shrinker gets half of the finding's shrink requests ...
+                self.sender.shrink_cap = before + budget.shrink_per_finding // 2
                 mode = finding.generated_mode
                 outcomes.append(self._attempt(lambda m=mode, op=operation: self._hypothesis(
                     op, m, self.shares[(op.label, m)], shrink=True, body=lambda case: reproduce(case, mode=m))))
@@ -211,12 +215,21 @@ class Engine:
             start = finding.minimal.case if finding.minimal.case is not None else finding.coverage_case
             if start is not None and "mismatch" not in outcomes and self.sender.room("shrink"):
                 # ... then the rest leaves out whatever parts of the smallest request so far the finding does not need
-                outcomes.append(self._attempt(lambda c=start: self._reduce(c, signature, reproduce)))
+                def shows(case: Any) -> bool:
+                    try:
+                        reproduce(case)
+                    except _Reproduced:
+                        return True
+                    return False
+
+                outcomes.append(self._attempt(lambda c=start: self._reduce(c, shows)))
             self.sender.shrink_cap = None
             last = outcomes[-1] if outcomes else "no"
             finding.shrunk = {"yes": "yes", "budget": "partly: shrink budget spent",
                               "mismatch": "partly: a shrink request is not in the recording",
-                              "no": "yes" if "yes" in outcomes else "no: the finding did not reproduce"}.get(last, last)
+                              # the reduction ran to its end: no single part of the request can go
+                              "no": "yes" if start is not None or "yes" in outcomes
+                              else "no: the finding did not reproduce"}.get(last, last)
             finding.shrink_requests = self.sender.used["shrink"] - before
 
     @staticmethod
@@ -234,21 +247,25 @@ class Engine:
             return f"partly: {type(exc).__name__}"
         return "no"
 
-    def _reduce(self, case: Any, signature: str, reproduce: Callable[[Any], None]) -> None:
-        """Shrink a coverage case: Hypothesis over the same request with parts of its body and query left out."""
-        from hypothesis import given, seed
-
-        examples = self.sender.budget.shrink_per_finding
-
-        @determinism.hypothesis_settings(examples, shrink=True)
-        @given(body=reductions(case.body), query=reductions(dict(case.query or {})))
-        def test(body: Any, query: dict[str, Any]) -> None:
-            candidate = case.derive(query=query)
+    def _reduce(self, case: Any, shows: Callable[[Any], bool]) -> None:
+        """Leave out, one at a time, each part of the request the finding does not need (delta debugging):
+        object properties and list items of the body and query parameters (outermost first), then make each
+        remaining string empty. A change is kept when the request still shows the finding. Ends when no single
+        change does (the request is then 1-minimal), or with ``ShrinkBudgetSpent``."""
+        body, query = case.body, dict(case.query or {})
+        index = 0
+        while True:
+            trials = list(_simpler(body, query))
+            if index >= len(trials):
+                return
+            candidate_body, candidate_query = trials[index]
+            candidate = case.derive(query=candidate_query)
             candidate._meta = copy.deepcopy(case._meta)  # its own metadata: schemathesis re-judges its validity
-            candidate.body = body  # (setting the body makes schemathesis revalidate the case's mode)
-            reproduce(candidate)
-
-        seed(determinism.operation_seed(self.seed, signature, "reduce"))(test)()
+            candidate.body = candidate_body  # (setting the body makes schemathesis revalidate the case's mode)
+            if shows(candidate):
+                body, query = candidate_body, candidate_query  # the next trial takes the same place in the new list
+            else:
+                index += 1
 
     def ordered(self) -> list[Finding]:
         """Findings, most severe category first, then in the order they were first seen."""
@@ -283,18 +300,54 @@ class Engine:
         return Outcome(self.sender.sent, self.ordered(), dict(self.sender.used), time.monotonic() - started)
 
 
-def reductions(value: Any) -> Any:
-    """A Hypothesis strategy of ``value`` with parts left out: each property of an object and each item of a
-    list may go (recursively); scalars stay as they are. Shrinking drives it towards leaving out everything
-    the failure does not need."""
-    from hypothesis import strategies as st
-
+def _without(value: Any, path: tuple[Any, ...]) -> Any:
+    """``value`` with the element at ``path`` left out (a copy; the rest shared)."""
+    head, rest = path[0], path[1:]
     if isinstance(value, dict):
-        return st.fixed_dictionaries({}, optional={key: reductions(item) for key, item in value.items()})
-    if isinstance(value, list):
-        kept = st.tuples(*[st.tuples(st.booleans(), reductions(item)) for item in value])
-        return kept.map(lambda pairs: [item for keep, item in pairs if keep])
-    return st.just(value)
+        if not rest:
+            return {k: v for k, v in value.items() if k != head}
+        return {**value, head: _without(value[head], rest)}
+    if not rest:
+        return [v for i, v in enumerate(value) if i != head]
+    return [_without(v, rest) if i == head else v for i, v in enumerate(value)]
+
+
+def _replace(value: Any, path: tuple[Any, ...], new: Any) -> Any:
+    """``value`` with the element at ``path`` replaced by ``new``."""
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {**value, head: new if not rest else _replace(value[head], rest, new)}
+    return [(new if not rest else _replace(v, rest, new)) if i == head else v for i, v in enumerate(value)]
+
+
+def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every element path inside ``value``, outermost first (breadth-first, in order)."""
+    out, level = [], [(value, at)]
+    while level:
+        following = []
+        for node, where in level:
+            items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+            for key, child in items:
+                out.append(where + (key,))
+                following.append((child, where + (key,)))
+        level = following
+    return out
+
+
+def _simpler(body: Any, query: dict[str, Any]) -> Any:
+    """Each (body, query) one step simpler than the given one, in a fixed order (see ``Engine._reduce``)."""
+    for path in _paths(query):
+        if len(path) == 1:
+            yield body, {k: v for k, v in query.items() if k != path[0]}
+    if isinstance(body, (dict, list)):
+        for path in _paths(body):
+            yield _without(body, path), query
+        for path in _paths(body):
+            leaf = body
+            for part in path:
+                leaf = leaf[part]
+            if isinstance(leaf, str) and leaf:
+                yield _replace(body, path, ""), query
 
 
 def _size(sent: Sent) -> tuple[int, int]:

@@ -58,10 +58,11 @@ def category_of(check: str, status: int | None, mode: str) -> str:
 
 
 def _generic(message: str) -> str:
-    """A message with its values taken out (numbers, quoted text): two answers with the same deviation on
-    different values give the same text."""
-    text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", message.splitlines()[0] if message else "")
-    return re.sub(r"\d+(\.\d+)?", "N", text)[:160]
+    """A message with its values taken out (numbers, quoted text) and no whitespace: two answers with the same
+    deviation on different values give the same text, and so does a body excerpt as the server sent it (live)
+    and as the cassette keeps it (pretty-printed, replay)."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "…", message or "")
+    return re.sub(r"\d+(\.\d+)?", "N", re.sub(r"\s+", "", text))[:160]
 
 
 def _check_name(failure: Any) -> str:
@@ -115,7 +116,7 @@ class Judge:
                 key = type(failure).__name__
                 detail = f"{_component(failure) or 'an invalid request'} was answered {exchange.status}"
             elif check == "not_a_server_error":
-                detail = f"answered {exchange.status}: {exchange.excerpt(160)}"
+                detail = f"answered {exchange.status}: {' '.join(exchange.excerpt(400).split())[:160]}"
             elif hasattr(failure, "instance_path"):  # a schema error: where in the answer, and which keyword
                 location = "".join("[N]" if isinstance(p, int) else f".{p}" for p in failure.instance_path)
                 key += f"|{location}|{failure.schema_path[-1] if failure.schema_path else ''}"

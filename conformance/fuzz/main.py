@@ -38,7 +38,7 @@ from conformance.fuzz.judging import CATEGORIES, Judge
 from conformance.fuzz.sending import Budget, NotConnected, ReplayMismatch, Sender
 from conformance.verdicts import expectations
 
-DEFAULTS = {"seed": 1, "max_requests": 60, "max_shrink_requests": 80, "shrink_per_finding": 30}
+DEFAULTS = {"seed": 1, "max_requests": 60, "max_shrink_requests": 90, "shrink_per_finding": 45}
 # Per local server: request fields left out of the document (a request's own token limit overrides the
 # server's cap; n multiplies the work) and the environment the server is started with. Leaving a field out
 # never narrows a range: negative generation would take a legal value outside a narrowed range for invalid.
@@ -47,6 +47,9 @@ SERVER_SETTINGS: dict[str, dict[str, Any]] = {
                      "env": {"LLAMA_ARG_N_PREDICT": "16"}},  # llama.cpp reads -n from this variable too
 }
 EXIT_OK, EXIT_DIFFERENT, EXIT_USAGE = 0, 1, 2
+# Seconds an answer may take. Longer than a suite run's: generated prompts can be long and a local model on a
+# busy 2-core machine slow; no answer within it is still a finding (transport).
+READ_TIMEOUT = 180.0
 
 
 class UsageError(Exception):
@@ -69,6 +72,8 @@ def parser() -> argparse.ArgumentParser:
                    help=f"at most this many of them per finding (default {DEFAULTS['shrink_per_finding']})")
     p.add_argument("--seed", type=int, help=f"the generation seed (default {DEFAULTS['seed']})")
     p.add_argument("--omit", help="comma-separated request fields to leave out of the document (cost control)")
+    p.add_argument("--operation", action="append", metavar="'METHOD /path'",
+                   help="only this operation, as schemathesis labels it, e.g. 'POST /responses' (repeatable)")
     p.add_argument("--openapi", metavar="FILE", help="generate from this OpenAPI document instead of ours "
                                                      "(e.g. ../shared/spec/openai/openapi.yaml)")
     p.add_argument("--profile", choices=PROFILES, help="judge answers under this profile (default: the target's)")
@@ -109,7 +114,7 @@ def settings_for(args: argparse.Namespace, target: Target, api: str, cassette: P
     asked = {"seed": args.seed, "max_requests": args.max_requests, "max_shrink_requests": args.max_shrink_requests,
              "shrink_per_finding": args.shrink_per_finding,
              "omit": sorted(args.omit.split(",")) if args.omit else None,
-             "profile": args.profile, "openapi": args.openapi}
+             "profile": args.profile, "openapi": args.openapi, "operations": args.operation}
     if replay:
         recorded = recording.read_settings(cassette)
         clashes = [f"--{key.replace('_', '-')} {value} (recorded: {recorded.get(key)})"
@@ -118,10 +123,18 @@ def settings_for(args: argparse.Namespace, target: Target, api: str, cassette: P
             raise UsageError(f"{cassette}: replay uses the recording's settings; these differ: {', '.join(clashes)} "
                              "(re-record with --record-mode rewrite to change them)")
         return {key: recorded.get(key) for key in recording.SETTING_KEYS}
+    return new_settings(target, **asked)
+
+
+def new_settings(target: Target, **given: Any) -> dict[str, Any]:
+    """The settings of a new run against ``target``: ``given`` values (None: the default), the target's
+    profile and model, and the fields its server's settings leave out."""
+    settings = {key: given.get(key) if given.get(key) is not None else DEFAULTS.get(key)
+                for key in ("seed", "max_requests", "max_shrink_requests", "shrink_per_finding", "openapi",
+                            "operations")}
     server = SERVER_SETTINGS.get(target.server or "", {})
-    settings = {key: (value if value is not None else DEFAULTS.get(key)) for key, value in asked.items()}
-    settings["omit"] = asked["omit"] if asked["omit"] is not None else sorted(server.get("omit", []))
-    settings["profile"] = args.profile or target.profile
+    settings["omit"] = sorted(given["omit"]) if given.get("omit") is not None else sorted(server.get("omit", []))
+    settings["profile"] = given.get("profile") or target.profile
     settings["model"] = target.model()
     settings["coverage_requests"] = settings["max_requests"] // 2
     return settings
@@ -137,7 +150,7 @@ def document_for(settings: dict[str, Any]) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def reachable(target: Target, api: str, replay: bool) -> Iterator[Target]:
+def reachable(target: Target, replay: bool) -> Iterator[Target]:
     """The target with a usable base URL: in replay a placeholder port, live its started server's."""
     if not target.server:
         yield target
@@ -168,19 +181,21 @@ def reachable(target: Target, api: str, replay: bool) -> Iterator[Target]:
 
 def fuzz_api(target: Target, api: str, settings: dict[str, Any]) -> tuple[Outcome, str]:
     """One API's run against a reachable target (inside a cassette context when recording or replaying)."""
-    from conformance.transport.http import make_client
+    from conformance.transport.http import Limits, make_client
 
+    determinism.freeze_hypothesis()
     document = document_for(settings)
     schema = load_schema(document)
     found = operations(schema, document, model.SCOPE)
     chosen = [op for (method, template), op in found.items()
-              if any(e.api == api and e.method == method and e.template == template for e in model.SCOPE)]
+              if any(e.api == api and e.method == method and e.template == template for e in model.SCOPE)
+              and (not settings.get("operations") or op.label in settings["operations"])]
     if not chosen:
         raise UsageError(f"the document has no {api} operation in scope")
     coverage = settings["coverage_requests"]
     budget = Budget(coverage=coverage, generate=settings["max_requests"] - coverage,
                     shrink=settings["max_shrink_requests"], shrink_per_finding=settings["shrink_per_finding"])
-    with make_client() as client:
+    with make_client(Limits(read=READ_TIMEOUT, total=READ_TIMEOUT)) as client:
         sender = Sender(client, target, budget)
         engine = Engine(schema, chosen, sender, Judge(api, settings["profile"], target.deterministic),
                         settings["seed"])
@@ -197,9 +212,8 @@ def run_one(args: argparse.Namespace, target: Target, api: str) -> tuple[Any, di
         return None
     settings = settings_for(args, target, api, cassette, replay)
     libraries = determinism.library_versions()
-    determinism.freeze_hypothesis()
     with contextlib.ExitStack() as stack:
-        bound = stack.enter_context(reachable(target, api, replay))
+        bound = stack.enter_context(reachable(target, replay))
         if replay:
             problems = recording.replay_problems(recording.read_settings(cassette), libraries,
                                                  model.request_digest(document_for(settings)))
@@ -256,7 +270,7 @@ def show(result: Any, record: dict[str, Any]) -> None:
     for failure in result.failures:
         evidence = failure.evidence
         print(f"  {failure.verdict.value.upper():7} [{failure.check}] {evidence['operation']} ({evidence['mode']}, "
-              f"{evidence['requests']} request(s)): {failure.message.split(' | ')[0].split('): ', 1)[-1][:200]}")
+              f"{evidence['requests']} request(s)): {evidence['problem'][:200]}")
         print(f"          minimal (shrunk: {evidence['shrunk']}), answered {evidence['status']}: {evidence['curl'][:400]}")
 
 
@@ -298,7 +312,10 @@ def main(argv: list[str] | None = None) -> int:
             continue
         known = expectations.load(known_dir, target)
         for result in mine:
-            ending, why = expectations.outcome(known.expected(result), known.observed(result))
+            observed = known.observed(result)
+            # nothing known about this target yet: report its verdicts (as `conformance run` does)
+            expected = known.expected(result) if getattr(known, "exists", True) else observed
+            ending, why = expectations.outcome(expected, observed)
             if ending == "fail":
                 status = EXIT_DIFFERENT
             print(f"{result.key} on {target}: {result.verdict.value} ({'as known' if ending != 'fail' else why})")

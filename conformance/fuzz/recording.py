@@ -31,7 +31,7 @@ CASE = "generated-requests"
 SETTINGS_FORMAT = "conformance.fuzz-settings.v1"
 # The settings a recording is made with; replay takes them from the file.
 SETTING_KEYS = ("seed", "max_requests", "coverage_requests", "max_shrink_requests", "shrink_per_finding", "omit",
-                "model", "profile", "openapi")
+                "model", "profile", "openapi", "operations")
 
 
 class RecordingError(Exception):

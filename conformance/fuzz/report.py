@@ -54,16 +54,25 @@ def summary_line(outcome: Outcome) -> str:
     return "; ".join(parts)
 
 
+def minimal_problem(finding: Finding) -> Any:
+    """The finding's problem as its minimal request showed it (the first request's wording may name another
+    status, e.g. a 500 where the minimal request got a 400 with the same broken envelope)."""
+    signature = finding.problem.signature
+    return next((p for p in finding.minimal.problems if p.signature == signature), finding.problem)
+
+
 def finding_failure(finding: Finding, base_url: str, key_variable: str | None) -> Failure:
     """A finding as a Failure of the robustness row (its minimal reproducer in the message and evidence)."""
     problem = finding.problem
     minimal = finding.minimal
+    shown = minimal_problem(finding)
     curl = minimal.request.curl(base_url, key_variable)
     status = minimal.exchange.status if minimal.exchange.status is not None else "no answer"
     message = (f"{CATEGORIES[problem.category]}: {finding.operation} ({finding.mode}, {finding.requests} "
-               f"request(s)): {problem.message} | minimal request (shrunk: {finding.shrunk}), answered {status}: "
+               f"request(s)): {shown.message} | minimal request (shrunk: {finding.shrunk}), answered {status}: "
                f"{curl}")
-    evidence = {"category": problem.category, "operation": finding.operation, "mode": finding.mode,
+    evidence = {"category": problem.category, "problem": shown.message, "operation": finding.operation,
+                "mode": finding.mode,
                 "requests": finding.requests, "found_in": sorted(finding.found_in), "shrunk": finding.shrunk,
                 "status": minimal.exchange.status, "request": minimal.request.described(base_url), "curl": curl}
     return Failure(check=problem.check, message=message, verdict=problem.verdict, evidence=evidence)
@@ -86,7 +95,7 @@ def run_record(target: str, api: str, outcome: Outcome, settings: dict[str, Any]
     for finding in outcome.findings:
         failure = finding_failure(finding, base_url, key_variable)
         findings.append({"check": finding.problem.check, "verdict": finding.problem.verdict.value,
-                         "message": finding.problem.message, **failure.evidence,
+                         "message": failure.evidence["problem"], **failure.evidence,
                          "first": finding.first.request.described(base_url),
                          "shrink_requests": finding.shrink_requests, "variants": finding.variants})
     exchanges = [{"index": sent.index, "phase": sent.phase, "operation": sent.operation, "mode": sent.mode,

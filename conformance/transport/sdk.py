@@ -33,11 +33,12 @@ import openai
 from conformance.api.endpoints import Endpoint, classify, path_of
 from conformance.cases.model import Step
 from conformance.cases.targets import Target
+from conformance.requests.multipart import Upload
 from conformance.transport.exchange import Exchange
 from conformance.transport.http import Limits, url_for
 from conformance.transport.sdk_models import model_from_schema, structured_schema
 from conformance.transport.sdk_outcome import SdkError, SdkOutcome, StreamOutcome, drift_message, request_drift
-from conformance.transport.sse import parse_sse
+from conformance.transport.sdk_validation import strict_errors
 
 SDK_VERSION = openai.__version__
 SDK_MAJOR = int(SDK_VERSION.split(".")[0])
@@ -184,6 +185,12 @@ def describe(exc: BaseException) -> SdkError:
     return found
 
 
+@functools.lru_cache(maxsize=256)
+def _model(name: str, schema: str) -> Any:
+    """The pydantic model of a JSON schema (built once per schema: pydantic's model building is slow)."""
+    return model_from_schema(name, json.loads(schema))
+
+
 def _dict(obj: Any) -> Any:
     """A returned SDK object as plain data (what its types made of the answer)."""
     if hasattr(obj, "to_dict"):
@@ -207,12 +214,13 @@ class _Call:
         api = self.route.api if self.route else None
         self.stream = (isinstance(body, dict) and body.get("stream") is True) or _query(url).get("stream") is True
         self.outcome = SdkOutcome(SDK_VERSION, f"client.{step.method.lower()}", api=api,
-                                  intended_body=body if compare and step.raw is None else None)
+                                  intended_body=body if compare and step.raw is None and isinstance(body, dict)
+                                  else None)
 
     def plan(self) -> tuple[str, Any, list[Any], dict[str, Any]] | None:
         """(name, method, args, kwargs) of the typed call, or None when the generic client must send it."""
         if self.step.raw is not None or self.route is None or not (self.body is None or isinstance(self.body, dict)):
-            return None
+            return None  # a verbatim body, a file upload, or an endpoint the API model does not know
         name = TYPED.get((self.route.api, self.route.role))
         if name is None or (self.route.api == "conversations" and self.route.template.endswith("items")
                             and self.route.role == "update"):
@@ -229,7 +237,7 @@ class _Call:
                 name = name.replace(".create", ".parse")
             if wanted is not None and not values.get("tools"):
                 argument, key = FORMAT_ARGUMENT[self.route.api]
-                model = model_from_schema(*wanted)
+                model = _model(wanted[0], json.dumps(wanted[1], sort_keys=True))
                 self.outcome.parse_model = model.__name__
                 # The model is what the SDK parses the answer into; the case's own format is what goes on the
                 # wire (through extra_body, which the SDK merges over its generated schema).
@@ -270,6 +278,13 @@ class _Call:
             return self.client.post(path, body=step.raw.encode(), **kwargs)  # 1.x: bytes go out verbatim
         return self.client.post(path, body=self.body, **kwargs)
 
+    def upload(self) -> None:
+        """A file upload (a set-up step) over the SDK's own HTTP client, encoded as the raw lane encodes it (the
+        same boundary, so its recording matches). The SDK takes no part, so the exchange carries no outcome."""
+        data, content_type = self.body.encode()
+        headers = {"authorization": f"Bearer {self.client.api_key}", "content-type": content_type, **self.step.headers}
+        self.client._client.post(self.url, content=data, headers=headers)
+
     def run(self, log: WireLog) -> None:
         """Make the call and fill in the outcome; an exception the SDK raises is evidence, never raised."""
         outcome = self.outcome
@@ -292,7 +307,7 @@ class _Call:
                 # The typed method refused the call before sending it (a missing required argument, a value its
                 # request builder rejects): send it generically, so the target's answer is still observed.
                 outcome.refused, outcome.via = f"{type(exc).__name__}: {exc}"[:300], "refused"
-                outcome.method = f"client.{self.step.method.lower()}"
+                outcome.method, outcome.parse_model = f"client.{self.step.method.lower()}", None
                 try:
                     self._keep(self.generic())
                 except Exception as again:  # noqa: BLE001
@@ -326,7 +341,7 @@ class _Call:
     def _read(self, result: Any) -> None:
         """What an application reads from the result: ``output_text``, the parsed object."""
         outcome = self.outcome
-        if outcome.api == "responses" and hasattr(result, "output"):
+        if outcome.api == "responses" and hasattr(type(result), "output_text"):
             try:
                 outcome.output_text = result.output_text
             except Exception as exc:  # noqa: BLE001  (1.x/2.x raise TypeError on a part without text)
@@ -360,93 +375,6 @@ class _Call:
             self._read(final)
 
 
-# --------------------------------------------------------------------------------------------- validation
-
-
-@functools.lru_cache(maxsize=None)
-def _event_models(api: str | None) -> dict[str, Any]:
-    """The SDK's model of each stream event, by its ``type`` (chat: every chunk is a ChatCompletionChunk)."""
-    import typing
-
-    if api == "chat":
-        from openai.types.chat import ChatCompletionChunk
-        return {"": ChatCompletionChunk}
-    from openai.types.responses import ResponseStreamEvent
-
-    union = typing.get_args(ResponseStreamEvent)[0] if typing.get_origin(ResponseStreamEvent) is typing.Annotated \
-        else ResponseStreamEvent
-    models = {}
-    for member in typing.get_args(union):
-        field = getattr(member, "model_fields", {}).get("type")
-        for value in typing.get_args(field.annotation) if field is not None else ():
-            models[value] = member
-    return models
-
-
-def _errors(exc: Any, limit: int = 6) -> list[str]:
-    lines = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:limit]]
-    if exc.error_count() > limit:
-        lines.append(f"... and {exc.error_count() - limit} more")
-    return lines
-
-
-def _event_errors(api: str | None, text: str) -> list[str]:
-    """Each stream event validated against the SDK's model of its type."""
-    import pydantic
-
-    models = _event_models(api)
-    found: list[str] = []
-    for event in parse_sse(text):
-        data = event.json
-        if not isinstance(data, dict) or (api == "chat" and data.get("error")):
-            continue
-        kind = "" if api == "chat" else str(data.get("type"))
-        label = data.get("type") or data.get("object") or "event"
-        model = models.get(kind)
-        if model is None:
-            found.append(f"event #{event.index} ({label}): no SDK model for this event type")
-            continue
-        try:
-            model.model_validate(data)
-        except pydantic.ValidationError as exc:
-            found.append(f"event #{event.index} ({label}): " + "; ".join(_errors(exc, 3)))
-    return found[:20] + ([f"... and {len(found) - 20} more events"] if len(found) > 20 else [])
-
-
-def strict_errors(outcome: SdkOutcome, exchange: Exchange, model: Any) -> list[str] | None:
-    """What the SDK's models say of the answer when validated (``_strict_response_validation=True``
-    validates with ``model_validate``): [] valid, None when there was nothing to validate."""
-    import pydantic
-
-    if exchange.is_sse:
-        return _event_errors(outcome.api, exchange.text)
-    data = exchange.json
-    if model is None or not isinstance(data, dict) or not exchange.ok:
-        return None
-    try:
-        model.model_validate(data)
-    except pydantic.ValidationError as exc:
-        return _errors(exc)
-    except Exception as exc:  # noqa: BLE001  (a model that cannot validate at all says as much)
-        return [f"{type(exc).__name__}: {exc}"]
-    return []
-
-
-def _model_of(outcome: SdkOutcome) -> Any:
-    """The SDK class the answer was cast to (the returned object's), without the parse wrapper."""
-    name = outcome.result_type
-    if not name or outcome.via != "typed":
-        return None
-    import openai.types.chat as chat_types
-    import openai.types.responses as responses_types
-
-    for module in (chat_types, responses_types, openai.types, getattr(openai.types, "conversations", None)):
-        found = getattr(module, name.removeprefix("Parsed").split("[", 1)[0], None) if module else None
-        if found is not None and hasattr(found, "model_validate"):
-            return found
-    return None
-
-
 # --------------------------------------------------------------------------------------------- entry points
 
 
@@ -459,25 +387,34 @@ def send_step(client: openai.OpenAI, url: str, step: Step, body: Any, *, compare
     log: WireLog = client._conformance_wire  # type: ignore[attr-defined]
     start = len(log.records)
     call = _Call(client, url, step, body, compare)
-    call.run(log)
+    if isinstance(body, Upload):
+        try:
+            call.upload()
+        except Exception as exc:  # noqa: BLE001  (the transport's error is the evidence)
+            call.outcome.exception = describe(exc)
+    else:
+        call.run(log)
     outcome = call.outcome
     sent = log.records[start:]
     last = sent[-1] if sent else None
-    exchange = Exchange(method=step.method, url=last["url"] if last else url,
-                        request_body=body if step.raw is None else step.raw, step=step.name, sdk=outcome)
+    shown = step.raw if step.raw is not None else body.describe() if isinstance(body, Upload) else body
+    exchange = Exchange(method=step.method, url=last["url"] if last else url, request_body=shown, step=step.name,
+                        sdk=outcome)
     if last is not None:
         text = (last["body"] or b"").decode("utf-8", "replace")
         try:
             outcome.sent_body = json.loads(text) if text else None
         except ValueError:
             outcome.sent_body = text
-        if step.raw is None:
+        if step.raw is None and not isinstance(body, Upload):
             exchange.request_body = outcome.sent_body
         exchange.status, exchange.headers, exchange.text = last["status"], last["headers"], last["text"]
     if exchange.status is None:
         exchange.transport_error = _no_answer(outcome)
     else:
-        outcome.strict = strict_errors(outcome, exchange, _model_of(outcome))
+        outcome.strict = strict_errors(outcome, exchange)
+    if isinstance(body, Upload):
+        exchange.sdk = None  # not the SDK's doing: the SDK checks do not judge it
     return exchange
 
 

@@ -142,8 +142,13 @@ class _Dumper(yaml.SafeDumper):
     """Writes multi-line strings (pretty JSON, SSE) as literal blocks."""
 
 
+# Characters a YAML loader reads as line breaks inside a literal block and turns into "\n" (YAML 1.1: CR, NEL,
+# LS, PS). A body holding one is written double-quoted (escaped) instead, or it would not read back the same.
+_YAML_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
 def _str(dumper: yaml.SafeDumper, value: str) -> Any:
-    if "\n" in value:
+    if "\n" in value and not any(mark in value for mark in _YAML_BREAKS):
         return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
     return dumper.represent_scalar("tag:yaml.org,2002:str", value)
 

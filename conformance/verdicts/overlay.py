@@ -6,9 +6,9 @@ The overlay holds only those, per result key:
 
 ``add_checks``  checks whose findings come on top of the raw lane's known ones (e.g. ``sdk_stream_helper``
                 where the SDK's helper crashes on the target's stream);
-``shape``       the shape verdict with them (SDK checks run on every answer, so they judge the shape);
+``shape``       the shape verdict with them, if worse than the raw lane's (SDK checks run on every answer);
 ``verdict``     the case verdict, only when it differs from the raw lane's;
-``checks``      the whole set instead, only when the raw lane's known findings do not all recur.
+``checks``      the whole set instead (written by hand, when the raw lane's known findings do not all recur).
 
 So a raw-lane expectation that changes carries over to the SDK lane without touching the overlay, and one
 overlay serves every SDK version (the same checks find the same gaps; only their messages name the version).
@@ -23,16 +23,20 @@ from typing import Any
 import yaml
 
 from conformance.checks.findings import Verdict
+from conformance.checks.sdk import SDK_CHECKS
 from conformance.parsing import load_yaml
-from conformance.verdicts.expectations import BlessingError, Expectations, Known, load
+from conformance.verdicts.expectations import Expectations, Known, load
+from conformance.verdicts.policy import SEVERITY, combine
 from conformance.verdicts.results import CaseResult
+
+CLIENT_CHECKS = {"sdk": SDK_CHECKS}  # the checks whose findings belong to a client's own expectations
 
 
 def _entry(base: Known, value: Any) -> Known:
     value = value if isinstance(value, dict) else {}
     checks = frozenset(value["checks"]) if "checks" in value else base.checks | frozenset(value.get("add_checks") or [])
-    return Known(Verdict(value.get("verdict", base.verdict.value)), checks,
-                 Verdict(value.get("shape", base.shape.value)))
+    shape = max(base.shape, Verdict(value.get("shape", "pass")), key=SEVERITY.__getitem__)
+    return Known(Verdict(value.get("verdict", base.verdict.value)), checks, shape)
 
 
 def apply(found: Expectations, path: Path) -> Expectations:
@@ -47,43 +51,37 @@ def apply(found: Expectations, path: Path) -> Expectations:
     for name, value in (data.get("intermittent") or {}).items():
         intermittent[name] = {"why": value, "match": ""} if isinstance(value, str) else \
             {"why": value.get("why", ""), "match": value.get("match", "")}
-    return Expectations(known, intermittent, exists=True)
+    return Expectations(known, intermittent, exists=found.exists)  # known at all: the raw lane's file says
 
 
 def write(directory: Path, target: str, results: list[CaseResult], client: str) -> Path:
-    """Write ``<target>.<client>.yaml``: where ``results`` differ from the raw lane's expectations, and how."""
-    raw = load(directory, target)
+    """Write ``<target>.<client>.yaml``: the findings of the client's own checks in ``results`` (the SDK checks
+    for ``sdk``), as additions to the raw lane's expectations. Other findings stay the raw lane's business: if
+    they differ from ``<target>.yaml``, both lanes fail alike until the raw lane's expectations are updated (so
+    nothing else, a suite error least of all, is ever recorded here)."""
+    own_checks = set(CLIENT_CHECKS.get(client, ()))
     path = directory / f"{target}.{client}.yaml"
     current = load(directory, target, client)
-    own = load_yaml(path.read_text(encoding="utf-8")) if path.exists() else None
+    previous = load_yaml(path.read_text(encoding="utf-8")) if path.exists() else None
     known: dict[str, dict[str, Any]] = {}
-    errors = []
     for result in sorted(results, key=lambda r: r.key):
-        observed, base = current.observed(result), raw.expected(result)
-        if observed.verdict is Verdict.ERROR:
-            errors.append(result.key)
-        if observed == base:
+        mine = [f for f in current.steady(result) if f.check in own_checks]
+        if not mine:
             continue
-        entry: dict[str, Any] = {}
-        if observed.verdict != base.verdict:
-            entry["verdict"] = observed.verdict.value
-        if observed.shape != base.shape:
-            entry["shape"] = observed.shape.value
-        if base.checks <= observed.checks:
-            entry["add_checks"] = sorted(observed.checks - base.checks)
-        else:
-            entry["checks"] = sorted(observed.checks)
-        news = [f for f in current.steady(result) if f.check not in base.checks]
-        entry["why"] = f"{news[0].check}: {news[0].message}"[:200] if news else ""
+        entry: dict[str, Any] = {"add_checks": sorted({f.check for f in mine})}
+        if any(f.role == "shape" for f in mine):
+            entry["shape"] = combine([f for f in mine if f.role == "shape"]).value
+        if any(f.role in ("root", "case") for f in mine):
+            entry["verdict"] = result.verdict.value
+        entry["why"] = f"{mine[0].check}: {mine[0].message.splitlines()[0]}"[:200]
         known[result.key] = entry
-    if errors:
-        raise BlessingError(f"{target} ({client}): refusing to record suite errors as known verdicts: "
-                            f"{', '.join(errors)}")
     header = (f"# Known gaps of target {target!r} through the {client} client, on top of {target}.yaml (the raw "
               f"lane's; see conformance/verdicts/overlay.py).\n# `known` is regenerated by `conformance run --client "
               f"{client} --target {target} --update-expectations`; `intermittent` is kept.\n")
-    data: dict[str, Any] = {"intermittent": own["intermittent"]} if isinstance(own, dict) and own.get("intermittent") \
-        else {}
+    data: dict[str, Any] = {"intermittent": previous["intermittent"]} \
+        if isinstance(previous, dict) and previous.get("intermittent") else {}
     data["known"] = known
+    if not known and not data.get("intermittent") and not path.exists():
+        return path  # no gap of the client's own: no file
     path.write_text(header + yaml.safe_dump(data, sort_keys=False, width=200, allow_unicode=True))
     return path

@@ -2,13 +2,20 @@
 
 A recording that lacks something OpenAI only started sending after the recording
 was made is not wrong, it is old: such a finding becomes ``stale``, naming what is
-missing. The same absence in a recording made after the API always sent it is a
-real deviation and stays ``fail`` (that is how a compatible server's cassette
-without ``sequence_number`` is caught). When the recording date is unknown the
-recording gets the benefit of the doubt.
+missing. What the same absence means in a later recording depends on the field's role:
 
-The table of what appeared when (``HISTORY``, with each entry's ``since``) is
-``conformance/api/history.py``, shared with the ``schema`` check.
+- a **protocol** field (``sequence_number``): a real deviation, ``fail`` (that is how a
+  compatible server's cassette without ``sequence_number`` is caught);
+- an **informational** field (``billing``, ``moderation``, ``cache_write_tokens``, request
+  echoes, ...): never ``fail``. The check already reports it as a note (verdict pass, shown
+  beside the verdict: "OpenAI does not always send it"); the audit makes that note ``stale``
+  when the recording predates the month from which OpenAI sent the field, and leaves it a
+  note otherwise.
+
+When the recording date is unknown the recording gets the benefit of the doubt. The table of
+what appeared when (``HISTORY``, with each entry's role and ``since``) is
+``conformance/api/history.py``; ``judge`` takes another table (a refitted one, in
+``benchmarks/leave_one_out.py``).
 """
 
 from __future__ import annotations
@@ -18,12 +25,15 @@ from dataclasses import replace
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from conformance.api.history import appeared
+from conformance.api.history import HISTORY, INFORMATIONAL, PROTOCOL, Appeared, appeared, index
 from conformance.checks.findings import Failure, Verdict
 from conformance.transport.exchange import Exchange
 
 # Sanity bounds for a recording date read from a body (placeholders such as 0 are not dates).
 _EARLIEST = dt.date(2020, 6, 1)
+History = dict[tuple[str, str, str], Appeared]  # (api, name, role) -> entry
+_TABLE: History = index(HISTORY)
+__all__ = ["History", "appeared", "judge", "recording_date"]
 
 
 def _month_start(month: str) -> dt.date:
@@ -63,23 +73,45 @@ def recording_date(date_header: str | None, exchange: Exchange) -> dt.date | Non
     return None
 
 
-def judge(failure: Failure, api: str | None, recorded: dt.date | None) -> Failure:
-    """The audit verdict of one finding: ``stale`` when it is only about late additions, else ``fail``.
+def judge(failure: Failure, api: str | None, recorded: dt.date | None, history: History | None = None) -> Failure:
+    """The audit verdict of one finding: ``stale`` when it is only about late additions, a note when it is only
+    about informational fields OpenAI does not always send, else ``fail``.
 
-    Stale needs the finding's ``Missing`` evidence to say ``only`` (absence is the whole
-    problem), every missing name to be in HISTORY for this API, and the recording to
-    predate (or have no known date) the month from which OpenAI always sent each one.
+    Stale needs the finding's ``Missing`` evidence to say ``only`` (absence is the whole problem), every
+    missing name that matters to have a ``history`` entry of its role for this API, and the recording to
+    predate (or have no known date) the month from which OpenAI sent each one. The names that matter are the
+    protocol ones; when there are none (an informational absence, reported by the check as a note), the
+    informational ones decide between ``stale`` and the note.
     """
+    table = _TABLE if history is None else history
     if failure.verdict == Verdict.STALE:
         return failure
     missing = failure.missing
-    entries = [appeared(api, name) for name in missing.fields] if missing is not None and missing.only else []
-    if entries and all(entries) and all(recorded is None or recorded < _month_start(e.since) for e in entries):
-        when = f"recorded {recorded.isoformat()}" if recorded else "recording date unknown"
-        names = ", ".join(f"{e.name} (always sent since {e.since})" for e in entries)
-        message = f"stale ({when}): lacks {names}; {failure.message}"
-        return replace(failure, message=message, verdict=Verdict.STALE)
+    if missing is not None and missing.only and missing.fields and not missing.protocol:
+        note = failure if failure.verdict == Verdict.PASS else replace(failure, verdict=Verdict.PASS)
+        return _stale(note, api, recorded, table, missing.fields, INFORMATIONAL) or note
+    if failure.verdict == Verdict.PASS:
+        return failure  # a note without absent fields: information as the check gave it
+    if missing is not None and missing.only:
+        found = _stale(failure, api, recorded, table, missing.protocol, PROTOCOL if missing.roles else None)
+        if found is not None:
+            return found
     if failure.verdict == Verdict.FAIL:
         return failure
-    # the audit knows two outcomes for a finding: any other verdict (unsupported, ignored, error) is a failure
+    # the audit knows two outcomes for a failing finding: any other verdict (unsupported, ignored, error) is a failure
     return replace(failure, verdict=Verdict.FAIL)
+
+
+def _stale(failure: Failure, api: str | None, recorded: dt.date | None, table: History, names: tuple[str, ...],
+           role: str | None) -> Failure | None:
+    """``failure`` made stale when every one of ``names`` is a late addition of ``role`` the recording predates
+    (any role when None: the check did not know the roles)."""
+    entries = [table.get((api or "", name, role)) if role else
+               table.get((api or "", name, PROTOCOL)) or table.get((api or "", name, INFORMATIONAL)) for name in names]
+    if not entries or not all(entries) or not all(recorded is None or recorded < _month_start(e.since)
+                                                   for e in entries):
+        return None
+    when = f"recorded {recorded.isoformat()}" if recorded else "recording date unknown"
+    how = "sent" if role == INFORMATIONAL else "always sent"
+    listed = ", ".join(f"{e.name} ({how} since {e.since})" for e in entries)
+    return replace(failure, message=f"stale ({when}): lacks {listed}; {failure.message}", verdict=Verdict.STALE)

@@ -6,7 +6,8 @@ Rule families:
   chunks      ``object`` value; the same ``id``, ``created``, ``model`` on every chunk; the role
               first; exactly one ``finish_reason`` per choice, and nothing after it
   tool_calls  fragments keyed by ``index``: id and name once, argument pieces that are strings
-              and concatenate into JSON
+              and concatenate into JSON (under openai a note unless the tool is strict: OpenAI
+              documents that the model does not always generate valid JSON)
   usage       with ``stream_options.include_usage`` one extra final chunk with ``choices: []``
               and the usage; without it no usage
   error       an ``error`` payload inside the stream, with its code and message
@@ -23,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.api.arguments import parse_object
+from conformance.api.arguments import NOT_ALWAYS_JSON, parse_object, strict_tool
 from conformance.api.vocabulary import CHAT_CHUNK_OBJECT
 from conformance.observations.streams.problems import Problem, excerpt, short
 from conformance.observations.streams.validation import schema_problems
@@ -76,13 +77,15 @@ class ChatWalk:
         self.problems: dict[str, list[Problem]] = defaultdict(list)
 
     def add(self, rule: str, message: str, event: SseEvent | None = None, *, missing: tuple[str, ...] = (),
-            only_missing: bool = False, group: Any = None) -> None:
-        """File a problem under ``rule``, located at ``event`` when there is one."""
+            only_missing: bool = False, group: Any = None, note: bool = False) -> None:
+        """File a problem under ``rule``, located at ``event`` when there is one; ``note``: information that
+        never makes a failure."""
         if event is None:
-            self.problems[rule].append(Problem(rule, message, missing=missing, only_missing=only_missing, group=group))
+            self.problems[rule].append(Problem(rule, message, missing=missing, only_missing=only_missing, group=group,
+                                               note=note))
         else:
             self.problems[rule].append(Problem(rule, message, event.index, "chunk", excerpt(event), missing,
-                                               only_missing, group))
+                                               only_missing, group, note))
 
     def run(self) -> dict[str, list[Problem]]:
         """Walk the stream once; return the problems by rule family."""
@@ -197,7 +200,9 @@ class ChatWalk:
             label = f"tool call {index} ({call.name!r}) of choice {choice}"
             parsed, why = parse_object(arguments)
             if parsed is None:
-                self.add("tool_calls", f"the concatenated arguments of {label} {why}")
+                lenient = self.profile == "openai" and not strict_tool("chat", call.name, self.exchange.request_body)
+                self.add("tool_calls", f"the concatenated arguments of {label} {why}"
+                         + (f" ({NOT_ALWAYS_JSON}: not a failure)" if lenient else ""), note=lenient)
 
     def fragment(self, event: SseEvent, choice: int, fragment: dict[str, Any], calls: dict, count: dict) -> None:
         """One tool-call fragment: id and name in the first one only, indexes in order."""

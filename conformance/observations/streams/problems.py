@@ -3,7 +3,10 @@
 A grammar walks a stream once and files every problem it sees under a rule
 family (``framing``, ``sequence``, ``nesting``, ...). Grammars only report
 problems; the stream checks (``conformance.checks.stream``) turn the problems of
-a family into one finding.
+a family into one finding. A problem marked ``note`` is information that never
+makes a failure (an informational field absent, a server-side tool item left
+open that the terminal response holds): the evidence of each rule family is in
+``evidence.py``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ class Problem:
     missing: tuple[str, ...] = ()  # fields or event types that are absent
     only_missing: bool = False  # absence is the whole problem (no wrong value besides)
     group: Any = None  # problems with the same group are reported once, with a count
+    note: bool = False  # information, never a failure (informational absence, documented latitude)
+    role: str | None = None  # an absent field's role, when its contract names it (x-evidence)
 
     def located(self) -> str:
         """The message with its location, e.g. ``event #4 (response.output_text.delta): ...``."""

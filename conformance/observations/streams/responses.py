@@ -12,8 +12,11 @@ under its rule family:
   sequence    ``sequence_number`` on every event, from 0 by one (openai) or rising
   envelope    created (or queued) first, in_progress, exactly one terminal event, last
   nesting     added/done pairing, ids and indexes consistent through each item's life
-  reassembly  deltas -> ``.done`` -> part -> ``output_item.done`` -> terminal ``output``
+  reassembly  deltas -> ``.done`` -> part -> ``output_item.done`` -> terminal ``output`` (the whole item,
+              less the opaque fields of ``vocabulary.OPAQUE_FIELDS``)
   error       ``error`` events and ``response.failed``, with their code and message
+
+What each family rests on (documentation, genuine traffic) is ``evidence.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.api.vocabulary import TERMINAL_STATUS
+from conformance.api.vocabulary import OPAQUE_FIELDS, SERVER_SIDE_ITEMS, TERMINAL_STATUS
 from conformance.observations.streams import validation
 from conformance.observations.streams.problems import Problem, excerpt, short
 from conformance.transport.exchange import Exchange
@@ -192,14 +195,16 @@ class ResponsesWalk:
 
     # -- helpers ----------------------------------------------------------------------------------------------
     def add(self, rule: str, message: str, *, event: SseEvent | None = None, missing: tuple[str, ...] = (),
-            only_missing: bool = False, group: Any = None) -> None:
-        """File a problem under ``rule``, located at ``event`` (default: the event being walked)."""
+            only_missing: bool = False, group: Any = None, note: bool = False) -> None:
+        """File a problem under ``rule``, located at ``event`` (default: the event being walked); ``note``:
+        information that never makes a failure."""
         event = event if event is not None else self.event
         if event is None:
-            self.problems[rule].append(Problem(rule, message, missing=missing, only_missing=only_missing, group=group))
+            self.problems[rule].append(Problem(rule, message, missing=missing, only_missing=only_missing, group=group,
+                                               note=note))
             return
         self.problems[rule].append(Problem(rule, message, event.index, event.type or "untyped", excerpt(event),
-                                           missing, only_missing, group))
+                                           missing, only_missing, group, note))
 
     # -- the pass -----------------------------------------------------------------------------------------------
     def run(self) -> dict[str, list[Problem]]:
@@ -629,15 +634,22 @@ class ResponsesWalk:
                 self.add("reassembly", f"{where} is {short(value)}, but the streamed {text} is {short(whole)}")
 
     def terminal(self, payload: dict[str, Any]) -> None:
-        """Nothing left open; the terminal output equals the items of ``output_item.done``."""
+        """Nothing left open; the terminal output equals the items of ``output_item.done`` (opaque fields aside).
+
+        A server-side tool item (``SERVER_SIDE_ITEMS``) left open is a note when the terminal output holds it:
+        OpenAI does not promise an ``output_item.done`` per item, and the client assembles nothing from it.
+        """
         kind = payload["type"]
+        response = payload.get("response")
+        output = response.get("output") if isinstance(response, dict) else None
         if kind != "response.failed":
             for item in self.order:
                 if item.closed is None:
+                    held = item.type in SERVER_SIDE_ITEMS and _holds(output, item)
                     self.add("nesting", f"{kind} while output item {item.index} ({item.id!r}, opened at "
-                                        f"#{item.opened}) is still open: no response.output_item.done")
-        response = payload.get("response")
-        output = response.get("output") if isinstance(response, dict) else None
+                                        f"#{item.opened}) is still open: no response.output_item.done"
+                             + (f"; a {item.type} item the terminal output holds (OpenAI does not promise an "
+                                f"output_item.done for server-side tool items)" if held else ""), note=held)
         if not isinstance(output, list):
             return  # the schema check reports a missing output
         for item in self.order:
@@ -646,15 +658,51 @@ class ResponsesWalk:
             if item.index >= len(output):
                 self.add("reassembly", f"output item {item.index} ({item.id!r}) was streamed, but response.output "
                                        f"has only {len(output)} items")
-            elif output[item.index] != item.body:
-                body = item.body
-                other = output[item.index] if isinstance(output[item.index], dict) else {}
-                keys = sorted(k for k in set(body) | set(other) if body.get(k) != other.get(k))
+                continue
+            differences = differing(item.body, output[item.index])
+            if differences:
                 self.add("reassembly", f"response.output[{item.index}] differs from the item of "
-                                       f"response.output_item.done (#{item.closed}) in: {', '.join(keys) or 'type'}")
+                                       f"response.output_item.done (#{item.closed}) in: "
+                                       f"{', '.join(differences[:6]) or 'type'}"
+                                       + (f" and {len(differences) - 6} more" if len(differences) > 6 else ""))
         if kind != "response.failed" and not self.resumed and len(output) > len(self.order):
             self.add("reassembly", f"response.output has {len(output)} items, but the stream announced "
                                    f"{len(self.order)} (response.output_item.added)")
+
+
+def _holds(output: Any, item: _Item) -> bool:
+    """True when a terminal output list holds ``item`` (by id, else by position and type)."""
+    if not isinstance(output, list):
+        return False
+    if item.id is not None:
+        return any(isinstance(entry, dict) and entry.get("id") == item.id for entry in output)
+    entry = output[item.index] if item.index < len(output) else None
+    return isinstance(entry, dict) and entry.get("type") == item.type
+
+
+def differing(first: Any, second: Any, path: str = "") -> list[str]:
+    """Where two JSON values differ (dotted paths, ``[i]`` for list entries), ignoring ``OPAQUE_FIELDS`` at any
+    depth; [] when they are equal but for those."""
+    if isinstance(first, dict) and isinstance(second, dict):
+        out: list[str] = []
+        for key in list(first) + [k for k in second if k not in first]:
+            if key in OPAQUE_FIELDS:
+                continue
+            where = f"{path}.{key}" if path else str(key)
+            if key not in first or key not in second:
+                out.append(where)
+            else:
+                out += differing(first[key], second[key], where)
+        return out
+    if isinstance(first, list) and isinstance(second, list):
+        if len(first) != len(second):
+            return [path or "(list length)"]
+        out = []
+        for index, (a, b) in enumerate(zip(first, second)):
+            out += differing(a, b, f"{path}[{index}]")
+        return out
+    same = first == second and isinstance(first, bool) == isinstance(second, bool)
+    return [] if same else [path or "(value)"]
 
 
 # The item field that holds each item-level text.

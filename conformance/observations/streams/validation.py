@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from conformance.api import contracts, fastschema
-from conformance.api.validation import validate_object
+from conformance.api.validation import role_of, validate_object
 from conformance.observations.streams.problems import Problem, excerpt
 from conformance.transport.sse import SseEvent
 
@@ -22,16 +22,18 @@ def schema_problems(profile: str, name: str, instance: Any, event: SseEvent, kin
         path = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
         path = path.lstrip(".")
         missing: tuple[str, ...] = ()
+        role = None
         if error.validator == "required":
             found = re.match(r"^'(.+)' is a required property$", error.message)
             missing = (found.group(1),) if found else ()
+            role = role_of(error.schema, missing[0]) if missing else None
         message = error.message if len(error.message) <= 140 else error.message[:137] + "..."
         where = f"{path}: " if path else ""
         # one group per place and kind of error, so "absent on 200 deltas" is said once, with a count
         how = message if missing else str(error.validator_value)[:80]
         group = (kind, re.sub(r"\[\d+\]", "[]", path), error.validator, how)
         out.append(Problem("schema", f"{where}{message}", event.index, kind, excerpt(event), missing,
-                           bool(missing), group))
+                           bool(missing), group, role == "informational", role))
     return out
 
 
@@ -49,5 +51,5 @@ def terminal_response_problems(profile: str, response: Any, event: SseEvent) -> 
         message = str(error.get("message"))
         group = ("terminal", re.sub(r"\[\d+\]", "[]", path), message)
         out.append(Problem("schema", f"{path}: {message}", event.index, event.type, excerpt(event), missing,
-                           bool(missing), group))
+                           bool(missing), group, error.get("role") == "informational", error.get("role")))
     return out

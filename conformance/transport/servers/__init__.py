@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conformance.transport.servers.catalog import CATALOG, Launch, ServerError, ServerSpec, servers_dir
+from conformance.transport.servers.catalog import CATALOG, Launch, ServerError, ServerSpec, installed, servers_dir
 from conformance.transport.servers.processes import (OwnedProcess, free_port, http_status, owns_port,
                                                      reap_leftovers)
 
-__all__ = ["CATALOG", "RunningServer", "ServerError", "ServerSpec", "run_dir", "servers_dir", "stop_all"]
+__all__ = ["CATALOG", "RunningServer", "ServerError", "ServerSpec", "installed", "run_dir", "servers_dir", "stop_all"]
 
 LAUNCH_ATTEMPTS = 3  # a port taken between picking and binding: try another
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import glob
 import os
 import string
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -141,9 +143,10 @@ CATALOG: dict[str, ServerSpec] = {spec.name: spec for spec in (
                install="litellm"),
     ServerSpec("litellm-mock", _litellm("mock.yaml"), "/health/liveliness", 90.0, install="litellm"),
     # Llama Stack's backends. Llama Stack drops Responses' max_output_tokens, so llama-server caps every
-    # generation itself (-n 128); the file-search fixtures come before the suite's (first match wins); the
-    # embeddings aimock has no catch-all fixture (a catch-all breaks /v1/embeddings).
-    ServerSpec("llama-server-capped", _llama_server("-n", "128"), "/health", 60.0, install="llama"),
+    # generation itself (-n 48: short answers, so a busy machine still answers within the read timeout); the
+    # file-search fixtures come before the suite's (first match wins); the embeddings aimock has no catch-all
+    # fixture (a catch-all breaks /v1/embeddings).
+    ServerSpec("llama-server-capped", _llama_server("-n", "48"), "/health", 60.0, install="llama"),
     ServerSpec("aimock-file-search", _aimock("llama-stack/aimock-fixtures", "aimock"), "/v1/models", 30.0,
                install="aimock"),
     ServerSpec("aimock-embeddings", _aimock("llama-stack/aimock-embeddings"), "/v1/models", 30.0, install="aimock"),
@@ -154,3 +157,17 @@ CATALOG: dict[str, ServerSpec] = {spec.name: spec for spec in (
     # Prism parses the 3 MB spec before it listens: 10 s idle, 30-70 s on a busy 2-core machine.
     ServerSpec("prism", _prism, "/models", 240.0, base_path="", api_key="prism-accepts-any-bearer", install="prism"),
 )}
+
+
+def installed(name: str) -> bool:
+    """True when ``name`` and the servers it needs can be launched from the servers directory."""
+    spec = CATALOG[name]
+    if not all(installed(need) for need in spec.needs):
+        return False
+    with tempfile.TemporaryDirectory() as state:
+        stand_ins = {need: SimpleNamespace(base_url="http://127.0.0.1:1/v1") for need in spec.needs}
+        try:
+            spec.build(Launch(port=1, state_dir=Path(state), backends=stand_ins))
+        except ServerError:
+            return False
+    return True
