@@ -110,8 +110,8 @@ def case_regressions(older: Run, newer: Run) -> list[dict[str, Any]]:
     out = []
     for cell, new in sorted(newer.cells.items()):
         old = older.cells.get(cell)
-        if old is None:
-            continue
+        if old is None or "not-recorded" in (old["verdict"], new["verdict"]):
+            continue  # not measured by both: nothing to compare
         gained = sorted(set(sdk_findings(new)) - set(sdk_findings(old)))
         worse = classify(old["verdict"], new["verdict"]) == "regression"
         if gained or worse:
