@@ -1,11 +1,15 @@
 """Bounded parsing of the YAML and JSON the suite reads (case files, targets, expectations, cassettes).
 
 Inputs can be hostile or broken (a cassette from a fork, a fuzzed file), so parsing is bounded:
-a size limit, a nesting-depth limit and an alias limit. PyYAML's C composer recurses once per
-nesting level (50,000 levels crash the process) and shares aliased nodes, so a 600-byte "billion
-laughs" file loads instantly and explodes later when it is walked. Both are refused before the
-full load, by a pre-scan of libyaml's events (iterative, C speed) that only runs when the text
-could hold either: an anchor (``&``) or deep nesting.
+a size limit, a nesting-depth limit and a limit on what aliases expand to. PyYAML's C composer
+recurses once per nesting level (30,000 levels crash the process) and shares aliased nodes, so a
+600-byte "billion laughs" file (nine anchors of nine aliases each: only ~90 aliases) loads instantly
+and explodes later when it is walked, printed or encoded. Both are refused before the full load, by
+a pre-scan of libyaml's events (iterative, C speed) that sums what every node would expand to and
+tracks the depth. The pre-scan runs whenever the text could hold either: an anchor and an alias, or
+nesting that could exceed the limit (flow brackets, deep indentation, or compact ``- - -`` nesting).
+Any other exception of the YAML/JSON libraries (``!!int abc``, a 5,000-digit integer, a bad
+``!!timestamp``) is a ``ParseError`` too: parsing never raises anything else.
 """
 
 from __future__ import annotations
@@ -18,9 +22,16 @@ import yaml
 
 MAX_BYTES = 64 * 1024 * 1024  # a cassette larger than this is refused, not parsed
 MAX_DEPTH = 256  # nesting levels of YAML collections or JSON values
-MAX_ALIASES = 1000  # alias references in one YAML document
-# A cheap text test first: fewer opening brackets and indentation levels than this cannot nest deeper.
-_DEEP_INDENT = re.compile(r"\n {%d,}\S" % (MAX_DEPTH // 2))
+# What a YAML document may expand to once every alias is replaced by its anchor's content: characters of
+# scalars plus one per node. A document without aliases expands to less than its own size.
+MAX_EXPANDED = MAX_BYTES
+# Cheap text tests first. Block nesting needs a node to start further right at each level but one, so a
+# document whose lines all start with fewer than MAX_DEPTH // 4 characters of indentation and ``-``/``?``/``:``
+# indicators, and that has fewer than MAX_DEPTH // 2 flow brackets, nests less than MAX_DEPTH deep.
+_DEEP_LINE = re.compile(r"^[ \t?:-]{%d}" % (MAX_DEPTH // 4), re.MULTILINE)
+# An anchor (``&name``) and an alias (``*name``) where YAML allows a node property to start.
+_ANCHOR = re.compile(r"(?:^|[\s\[{,:])&[^\s\[\]{},]")
+_ALIAS = re.compile(r"(?:^|[\s\[{,:])\*[^\s\[\]{},*]")
 
 
 class ParseError(ValueError):
@@ -32,28 +43,55 @@ class ParseError(ValueError):
 
 
 def _may_be_deep(text: str) -> bool:
-    return text.count("[") + text.count("{") > MAX_DEPTH or _DEEP_INDENT.search(text) is not None
+    return text.count("[") + text.count("{") >= MAX_DEPTH // 2 or _DEEP_LINE.search(text) is not None
 
 
-def _prescan(text: str) -> None:
-    """Refuse YAML nested deeper than MAX_DEPTH or holding more than MAX_ALIASES aliases."""
-    depth = aliases = 0
+def _may_alias(text: str) -> bool:
+    return "&" in text and "*" in text and _ANCHOR.search(text) is not None and _ALIAS.search(text) is not None
+
+
+def _prescan(text: str, max_expanded: int = MAX_EXPANDED) -> None:
+    """Refuse YAML nested deeper than MAX_DEPTH, or whose aliases expand to more than ``max_expanded``
+    (characters of scalars plus one per node), or with an alias inside its own anchor (a cycle)."""
+    sizes: dict[str, int] = {}  # anchor -> what it expands to
+    stack: list[list[Any]] = []  # open collections: [anchor, expanded size so far]
+    expanded = 0  # what the document read so far expands to
     try:
         for event in yaml.parse(text, Loader=yaml.CSafeLoader):
             kind = type(event)
-            if kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
-                depth += 1
-                if depth > MAX_DEPTH:
+            if kind is yaml.ScalarEvent:
+                size = len(event.value) + 1
+                if event.anchor is not None:
+                    sizes[event.anchor] = size
+            elif kind is yaml.AliasEvent:
+                if any(frame[0] == event.anchor for frame in stack):
+                    line = event.start_mark.line + 1
+                    raise ParseError(f"a YAML alias inside its own anchor (*{event.anchor}, line {line}): a cycle",
+                                     line)
+                size = sizes.get(event.anchor, 1)
+            elif kind in (yaml.MappingStartEvent, yaml.SequenceStartEvent):
+                stack.append([event.anchor, 1])
+                expanded += 1
+                if len(stack) > MAX_DEPTH:
                     line = event.start_mark.line + 1
                     raise ParseError(f"nested deeper than {MAX_DEPTH} levels (line {line})", line)
+                continue
             elif kind in (yaml.MappingEndEvent, yaml.SequenceEndEvent):
-                depth -= 1
-            elif kind is yaml.AliasEvent:
-                aliases += 1
-                if aliases > MAX_ALIASES:
-                    line = event.start_mark.line + 1
-                    raise ParseError(f"more than {MAX_ALIASES} YAML aliases (line {line}): refused as a possible "
-                                     "alias bomb", line)
+                anchor, size = stack.pop()
+                if anchor is not None:
+                    sizes[anchor] = size
+                if stack:
+                    stack[-1][1] += size  # already counted in ``expanded``, node by node
+                continue
+            else:
+                continue
+            if stack:
+                stack[-1][1] += size
+            expanded += size
+            if expanded > max_expanded:
+                line = event.start_mark.line + 1
+                raise ParseError(f"YAML aliases expand this document to more than {max_expanded:,} characters "
+                                 f"(line {line}): refused as an alias bomb", line)
     except yaml.YAMLError as exc:
         raise ParseError(_yaml_reason(exc), yaml_line(exc)) from None
 
@@ -72,7 +110,7 @@ def yaml_line(exc: Exception) -> int | None:
 
 
 def load_yaml(data: str | bytes, *, max_bytes: int = MAX_BYTES) -> Any:
-    """Parse one YAML document with the C safe loader, within the limits. Raises ``ParseError``."""
+    """Parse one YAML document with the C safe loader, within the limits. Raises ``ParseError`` only."""
     if len(data) > max_bytes:
         raise ParseError(f"{len(data):,} bytes, over the {max_bytes:,}-byte limit")
     if isinstance(data, bytes):
@@ -82,24 +120,37 @@ def load_yaml(data: str | bytes, *, max_bytes: int = MAX_BYTES) -> Any:
             raise ParseError(f"not UTF-8 text (byte {exc.start})") from None
     if "\x00" in data:
         raise ParseError("binary data (a NUL byte), not YAML text")
-    if "&" in data or _may_be_deep(data):
-        _prescan(data)
+    if _may_alias(data) or _may_be_deep(data):
+        _prescan(data, max(max_bytes, MAX_EXPANDED))
     try:
         return yaml.load(data, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
         raise ParseError(_yaml_reason(exc), yaml_line(exc)) from None
     except RecursionError:
         raise ParseError(f"nested too deep to parse (limit {MAX_DEPTH})") from None
+    except Exception as exc:  # noqa: BLE001  (constructors raise ValueError, KeyError, AttributeError, ...)
+        # e.g. ``!!int abc``, ``!!bool maybe``, ``!!timestamp 2025-13-45``, an integer of 5,000 digits
+        raise ParseError(f"invalid YAML value: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
-def load_json(text: str | bytes) -> Any:
-    """Parse JSON; a value nested too deep or a number out of range is a ``ParseError``, never a crash."""
+def load_json(text: str | bytes, *, max_depth: int = MAX_DEPTH) -> Any:
+    """Parse JSON; a value nested deeper than ``max_depth``, a number out of range or any other problem is a
+    ``ParseError``, never a crash."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except RecursionError:
-        raise ParseError("JSON nested too deep to parse") from None
-    except (ValueError, OverflowError) as exc:
+        raise ParseError(f"JSON nested deeper than {max_depth} levels") from None
+    except (ValueError, OverflowError, TypeError) as exc:
         raise ParseError(f"not JSON: {exc}") from None
+    if isinstance(value, (dict, list)) and _brackets(text) > max_depth and depth_exceeds(value, max_depth):
+        raise ParseError(f"JSON nested deeper than {max_depth} levels")
+    return value
+
+
+def _brackets(text: str | bytes) -> int:
+    if isinstance(text, (bytes, bytearray)):
+        return text.count(b"[") + text.count(b"{")
+    return text.count("[") + text.count("{")
 
 
 def depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:

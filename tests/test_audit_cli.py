@@ -42,7 +42,7 @@ def test_exit_0_when_nothing_fails_and_other_endpoints_are_skipped(tmp_path):
     assert (skipped["verdict"], skipped["index"], skipped["api"]) == ("skip", 0, None)
     assert (judged["verdict"], judged["index"], judged["api"], judged["endpoint"]) == (
         "pass", 1, "responses", "responses")
-    assert report["summary"]["verdicts"] == {"pass": 1, "stale": 0, "fail": 0, "skip": 1}
+    assert report["summary"]["verdicts"] == {"pass": 1, "stale": 0, "fail": 0, "skip": 1, "error": 0}
     jsonschema.Draft202012Validator(SCHEMA).validate(report)
 
 

@@ -16,7 +16,7 @@ from conformance.api.endpoints import Endpoint
 from conformance.cases.loading import builtin_suites, load_suites
 from conformance.cases.model import Case, Step
 from conformance.checks import CHECKS
-from conformance.requests.validation import body_problems, fill
+from conformance.requests.validation import body_problems, check_cases, fill
 
 SPEC = Path(__file__).resolve().parents[2] / "shared" / "spec" / "openai" / "openapi.yaml"
 
@@ -101,3 +101,37 @@ def test_placeholders_are_filled_or_set_aside():
                  "input": [{"role": "user", "content": "x"}, "${call.output[type=function_call]}"]}, "", unknown)
     assert body["model"] == "gpt-4o-mini"
     assert unknown == ["/previous_response_id", "/input/1"]
+
+
+# -- our own request contracts (always, when a case file loads) ---------------------------------------------------
+
+def with_body(case: Case, api: str, breaks: list[str] | None = None, **changes: Any) -> Case:
+    step = case.steps[api][0]
+    body = {k: v for k, v in {**step.body, **changes}.items() if v is not None}
+    new = Step(**{**step.__dict__, "body": body, "breaks": step.breaks if breaks is None else breaks})
+    return Case(case.capability, case.id, case.description, case.claim, {api: [new]}, {api: []}, source=case.source)
+
+
+def test_every_case_body_holds_under_our_own_request_contracts():
+    good, errors = check_cases(cases())
+    assert not errors and len(good) == len(cases())
+
+
+def test_a_body_below_a_minimum_is_a_load_error_at_the_case_line():
+    case = next(c for c in cases() if c.id == "unknown-model")
+    _, [error] = check_cases([with_body(case, "responses", max_output_tokens=8)])
+    assert error.path.endswith("errors.yaml") and error.line and "/max_output_tokens" in error.reason
+
+
+def test_a_parameter_of_the_other_api_must_be_declared():
+    case = next(c for c in cases() if c.id == "unknown-model")
+    _, [error] = check_cases([with_body(case, "chat", max_output_tokens=16)])
+    assert "/max_output_tokens" in error.reason and "other API" in error.reason
+    good, errors = check_cases([with_body(case, "chat", ["/max_output_tokens"], max_output_tokens=16)])
+    assert good and not errors
+
+
+def test_a_declared_break_that_is_not_there_is_a_load_error():
+    case = next(c for c in cases() if c.id == "wrong-type")
+    _, [error] = check_cases([with_body(case, "responses", temperature=0.5)])
+    assert "declared in `breaks`" in error.reason and "/temperature" in error.reason

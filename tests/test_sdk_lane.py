@@ -112,3 +112,29 @@ def test_unknown_keys_go_through_extra_body_and_reach_the_wire_unchanged():
     replayed = answer_through_sdk(real)
     assert "text" in replayed.sdk.extra_body
     assert replayed.sdk.sent_body == real.request_body
+
+
+def test_every_committed_cassette_replays_through_the_sdk(tmp_path_factory):
+    """``conformance run --client sdk`` against ``conformance run``: the same recordings answer every request the
+    SDK sends (no cassette miss, no request drift), so each cell has the raw lane's verdict and findings, plus
+    what the SDK checks find."""
+    from support.replay import replay_once
+
+    from conformance.checks.sdk import SDK_CHECKS
+    from conformance.reports.results_file import load_results
+
+    raw = {(r["target"], r["capability"], r["case"], r["api"], r["stream"]): r
+           for r in load_results(replay_once(tmp_path_factory, "all") / "results.json").records}
+    through_sdk = load_results(replay_once(tmp_path_factory, "sdk", "--client", "sdk") / "results.json").records
+    assert through_sdk and {r["client"] for r in through_sdk} == {"sdk"}
+    assert len(through_sdk) == len(raw)
+    for record in through_sdk:
+        before = raw[(record["target"], record["capability"], record["case"], record["api"], record["stream"])]
+        if "not-recorded" in (record["verdict"], before["verdict"]):
+            continue  # a cassette recorded between the two runs
+        others = lambda r: sorted((f["check"], f.get("step")) for f in r["failures"]  # noqa: E731
+                                  if f["check"] not in SDK_CHECKS and f["check"] != "status")
+        assert not [f for f in record["failures"] if f["check"] == "sdk_request" and f["verdict"] != "pass"], \
+            record["case"]  # (a note says the typed method refused a request and it went out generically)
+        assert record["verdict"] == before["verdict"] and others(record) == others(before), \
+            (record["target"], record["case"], record["api"], record["stream"], record["failures"][:3])

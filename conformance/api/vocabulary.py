@@ -32,6 +32,7 @@ FEATURES = {
     "audio": "audio output",
     "web_search": "the web search tool",
     "file_search": "the file search tool (files and vector stores)",
+    "files": "uploading files and building vector stores (what file search cases set up first)",
     "computer_use": "the computer use tool",
     "code_interpreter": "the code interpreter tool",
     "errors": "error answers to invalid requests",

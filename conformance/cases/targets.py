@@ -99,6 +99,10 @@ def make_target(name: str, spec: Any, where: str = "", locate: Callable[..., str
                         f"base_url with {PORT} (e.g. http://127.0.0.1:{PORT}/v1)")
     if PORT in spec["base_url"] and not spec.get("server"):
         problems.append(f"{at('base_url')}target {name!r}: base_url has {PORT} but no server names where it comes from")
+    shown = _credentials_in(spec["base_url"])
+    if shown:
+        problems.append(f"{at('base_url')}target {name!r}: base_url holds a user name or password ({shown}): it "
+                        f"would be sent and recorded; put the key in the environment variable named by api_key_env")
     if problems:
         raise TargetError("\n".join(problems))
     return Target(
@@ -114,6 +118,14 @@ def make_target(name: str, spec: Any, where: str = "", locate: Callable[..., str
         deterministic=bool(spec.get("deterministic", False)),
         scripted=bool(spec.get("scripted", False)),
     )
+
+
+def _credentials_in(url: str) -> str | None:
+    """The URL with its userinfo masked when it has one (never the password itself), else None."""
+    netloc = url.split("://", 1)[-1].split("/", 1)[0].split("?", 1)[0]
+    if "@" not in netloc:
+        return None
+    return url.replace(netloc, "***@" + netloc.rpartition("@")[2], 1)
 
 
 def load_targets(*paths: str | Path) -> dict[str, Target]:

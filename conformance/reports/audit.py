@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 FORMAT = "conformance-audit/1"
-VERDICTS = ("pass", "stale", "fail", "skip")
+VERDICTS = ("pass", "stale", "fail", "skip", "error")  # error: judging the interaction raised (exit status 3)
 
 
 def summarise(interactions: list[dict[str, Any]], *, cassettes: int, input_errors: list[dict[str, str]],
@@ -88,7 +88,8 @@ def render(report: dict[str, Any], examples: int = 10, width: int = 160) -> str:
         f"({summary['seconds']:.2f} s{f', {rate:.0f}/s' if rate else ''}), profile {summary['profile']}"
         + (f", OpenAPI {summary['openapi']}" if summary["openapi"] else ""),
         f"  pass {v['pass']}   stale {v['stale']}   fail {v['fail']}   skip {v['skip']}"
-        f"   (fail rate {summary['fail_rate']:.2%} of {summary['checked']} checked)",
+        + (f"   error {v['error']}" if v.get("error") else "")
+        + f"   (fail rate {summary['fail_rate']:.2%} of {summary['checked']} checked)",
     ]
     if summary["checks"]:
         lines.append("by check:")
@@ -108,8 +109,16 @@ def render(report: dict[str, Any], examples: int = 10, width: int = 160) -> str:
                 lines.append(_one_line(f"      {finding['check']}: {finding['message']}", width))
     if summary.get("sdk"):
         lines += sdk_lines(summary["sdk"], interactions, examples, width)
+    for entry in [e for e in interactions if e["verdict"] == "error"][:examples]:
+        lines.append(_one_line(f"internal error: {entry['cassette']} #{entry['index']}: "
+                               f"{entry['failures'][0]['message']}", width))
+    empty = summary.get("empty_cassettes") or []
+    if empty:
+        lines.append(_one_line(f"{len(empty)} cassettes with no interactions (nothing to judge): "
+                               + ", ".join(empty[:5]) + (" ..." if len(empty) > 5 else ""), width))
     for error in summary["input_errors"]:
-        lines.append(_one_line(f"input error: {error['path']}: {error['message']}", width))
+        kind = "internal error" if error.get("internal") else "input error"
+        lines.append(_one_line(f"{kind}: {error['path']}: {error['message']}", width))
     return "\n".join(lines)
 
 

@@ -14,12 +14,20 @@ parameters) only has to find nothing else.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Iterable
 
-from conformance.api.endpoints import Endpoint, classify
-from conformance.cases.model import Case, Step
+import jsonschema
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from conformance.api.contracts import specs_path
+from conformance.api.endpoints import Endpoint, classify, other_api
+from conformance.api.vocabulary import ONLY_PARAMETERS
+from conformance.cases.model import Case, CaseFileError, Step
 
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 # (JSON pointer of the problem, message) for one body
@@ -102,3 +110,55 @@ def body_problems(case: Case, validate: Validate, *, strict: bool) -> list[BodyP
                         found.append(BodyProblem(case.id, api, step.name, declared,
                                                  "declared in `breaks`, but the body does not break the schema there"))
     return found
+
+
+@lru_cache(maxsize=None)
+def _own_validator(api: str) -> jsonschema.Draft202012Validator | None:
+    """The validator of our own request contract for ``api``'s create body (None when we have none)."""
+    folder = specs_path("requests")
+    path = folder / "cases" / f"{api}.create.json"
+    if not path.is_file():
+        return None
+    resources = [(p.relative_to(folder).as_posix(), Resource(json.loads(p.read_text()), specification=DRAFT202012))
+                 for p in folder.rglob("*.json")]
+    schema = json.loads(path.read_text())
+    schema["$id"] = "cases/" + path.name
+    return jsonschema.Draft202012Validator(schema, registry=Registry().with_resources(resources))
+
+
+def validate_own(route: Endpoint, body: Any) -> list[tuple[str, str]]:
+    """Problems of a create body under our own request contract (``specs/requests/cases/<api>.create.json``)
+    and the vocabulary's one-API parameters (a parameter of the other API is a 400 from OpenAI)."""
+    validator = _own_validator(route.api) if route.role == "create" else None
+    if validator is None or not isinstance(body, dict):
+        return []
+    found = []
+    for error in validator.iter_errors(body):
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "required":
+            missing = [name for name in error.validator_value if name not in error.instance]
+            path += missing[:1]  # a missing field is located where it should be
+        elif error.validator == "anyOf" and all(set(alt) == {"required"} for alt in error.validator_value):
+            path += error.validator_value[0]["required"][:1]  # none of the alternatives: where the first belongs
+        found.append(("/" + "/".join(_escape(p) for p in path) if path else "", error.message[:200]))
+    other = ONLY_PARAMETERS.get(other_api(route.api), ())
+    for name in other:
+        if name in body and name not in ONLY_PARAMETERS.get(route.api, ()):
+            found.append((f"/{_escape(name)}", f"{name!r} is a parameter of the other API: OpenAI answers 400"))
+    return found
+
+
+def check_cases(cases: list[Case]) -> tuple[list[Case], list[CaseFileError]]:
+    """The cases whose bodies hold under our own request contracts, and a load error for each that does not
+    (at the case's file and line, naming every problem)."""
+    good, errors = [], []
+    for case in cases:
+        problems = body_problems(case, validate_own, strict=True)
+        if not problems:
+            good.append(case)
+            continue
+        path, _, line = case.source.rpartition(":")
+        reason = f"case {case.id!r}: invalid request body: " + "; ".join(
+            f"{p.api} step {p.step} at {p.pointer or '/'}: {p.message}" for p in problems[:5])
+        errors.append(CaseFileError(path or case.source, int(line) if line.isdigit() else None, reason))
+    return good, errors

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conformance import redaction
 from conformance.api.endpoints import APIS
 from conformance.api.vocabulary import PROFILES
 from conformance.cases.loading import builtin_suites, load_suites
@@ -21,8 +22,9 @@ from conformance.cases.targets import Target, TargetError, load_targets
 from conformance.checks import CHECKS
 from conformance.reports import matrix as report
 from conformance.reports.results_file import ResultsWriter
+from conformance.requests.validation import check_cases
 from conformance.run.plan import RunSpec, choose_targets, plan
-from conformance.run import preflight
+from conformance.run import preflight, safety
 from conformance.transport import vcr as cassettes
 from conformance.transport.http import Limits, make_client, sender
 
@@ -71,6 +73,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail on every non-pass verdict of a target without expectations (default: report them); "
                          "`conformance run --strict` means this (pytest's own --strict is another option)")
     group.addoption("--no-preflight", action="store_true", help="live runs: skip the first-contact checks")
+    group.addoption("--allow-missing", action="store_true",
+                    help="replay: a cassette missing for a target with expectations is not-recorded, not a failure "
+                         "(partial recordings)")
     group.addoption("--client", choices=CLIENTS, default="raw",
                     help="send through raw HTTP (default) or the installed official openai SDK (the SDK lane)")
 
@@ -146,6 +151,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(Collector(settings), "conformance-collector")
     # A bad targets file or target name is a usage error now (one line, exit 4), not a collection traceback.
     settings.targets()
+    safety.register_secrets(settings.targets())  # never written: scrubbed from cassettes, reports, messages
+    safety.stop_on_sigterm()  # SIGTERM ends the run as Ctrl-C does: reports closed and marked interrupted
     if settings.live:
         config.option.disable_recording = True  # pytest-recording: no cassette at all
 
@@ -183,7 +190,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 continue  # a local server the suite starts: its readiness check is its first contact
             found = preflight.run(target, sender(client, settings.limits))
             if reporter is not None:
-                reporter.write_line(found.report(), red=bool(found.stop))
+                reporter.write_line(redaction.redact(found.report()), red=bool(found.stop))
             if found.stop:
                 pytest.exit(f"preflight stopped the run: {found.stop}", returncode=pytest.ExitCode.USAGE_ERROR)
 
@@ -193,11 +200,13 @@ def settings_of(config: pytest.Config) -> Settings:
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    cassettes.configure_vcr(vcr)
+    cassettes.configure_vcr(vcr, only_completed=False)  # a cassette is written only when its case completed
 
 
 def _specs(settings: Settings) -> list[RunSpec | CaseFileError]:
     cases, errors = load_suites(settings.suites, CHECKS)
+    cases, invalid = check_cases(cases)  # our own request bodies hold before anything is sent
+    errors = errors + invalid
     settings.case_errors = errors
     config = settings.config
     return [*errors, *plan(cases, settings.targets(), settings.cassettes,
@@ -234,6 +243,7 @@ class Collector:
         self.settings = settings
         self.written: dict[str, Path] = {}
         self.problems: list[str] = []
+        self.refused: list[str] = []  # reports deleted by the final scan for secrets
         self.log: ResultsWriter | None = None  # results.jsonl / results.json, written as results arrive
         self.planned: int | None = None
 
@@ -277,6 +287,10 @@ class Collector:
                                   exit_status=int(session.exitstatus))
         self.written = report.write_reports(self.log.records if self.log else settings.results, settings.reports,
                                             client=settings.client_info(), run=run)
+        # The final scan: a report that still holds a secret is deleted, and the run fails saying so.
+        self.refused = safety.refuse_secrets([*self.written.values(), *([self.log.lines_path] if self.log else [])])
+        if self.refused and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if session.config.getoption("--update-expectations"):
             from conformance.verdicts import expectations
             from conformance.verdicts.results import result_from_dict
@@ -299,6 +313,10 @@ class Collector:
             terminalreporter.write_line(f"case file error: {error}", red=True)
         for problem in self.problems:
             terminalreporter.write_line(f"expectations not updated: {problem}", red=True)
+        for refused in self.refused:
+            terminalreporter.write_line(f"secret found in a report: {refused}", red=True)
+        for path in cassettes.unsaved:
+            terminalreporter.write_line(f"cassette not written (its case did not complete): {path}", yellow=True)
         if not self.settings.results:
             return
         terminalreporter.section("conformance matrix" + (f" (client: openai SDK {self.settings.sdk_version})"

@@ -14,6 +14,7 @@ from typing import Any, Iterator
 import httpx2
 import pytest
 
+from conformance import redaction
 from conformance.cases.model import CaseFileError
 from conformance.cases.targets import REPLAY_PORT, Target
 from conformance.requests.placeholders import new_run_id
@@ -90,11 +91,26 @@ def _start_server(spec: RunSpec, servers: dict[str, RunningServer]) -> Target:
     return spec.target.bound(server.port, server.api_key)
 
 
-def _not_recorded(spec: RunSpec) -> CaseResult:
+def _not_recorded(spec: RunSpec, committed: bool = False) -> CaseResult:
+    """No cassette: not-recorded, or an error when the target's recordings are committed (it has expectations
+    that do not list this cell as not-recorded): a deleted cassette must not pass as a smaller run."""
     message = (f"no cassette {spec.cassette}; record it with `conformance run --target {spec.target.name} "
                f"--record-mode once`")
-    result = result_without_run(spec.case, spec.api, spec.target, stream=spec.stream,
-                                failure=Failure("cassette", message, Verdict.NOT_RECORDED))
+    failure = Failure("cassette", message, Verdict.NOT_RECORDED)
+    if committed:
+        failure = Failure("cassette", f"the cassette {spec.cassette} is missing, but target {spec.target.name} has "
+                                      f"expectations (its recordings are committed): restore it, re-record it "
+                                      f"(`conformance run --target {spec.target.name} --record-mode once`), or pass "
+                                      f"--allow-missing for a partial recording", Verdict.ERROR)
+    result = result_without_run(spec.case, spec.api, spec.target, stream=spec.stream, failure=failure)
+    result.cassette = str(spec.cassette)
+    return result
+
+
+def _unreadable(spec: RunSpec, problem: str) -> CaseResult:
+    """A cassette that cannot be replayed (damaged, cut short, over a limit): the cell's error, naming it."""
+    failure = Failure("cassette", f"cannot replay the cassette {spec.cassette}: {problem}", Verdict.ERROR)
+    result = result_without_run(spec.case, spec.api, spec.target, stream=spec.stream, failure=failure)
     result.cassette = str(spec.cassette)
     return result
 
@@ -122,11 +138,16 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError], request: p
         pytest.fail("bad case file:\n" + "\n".join(f"  {error}" for error in conformance_spec), pytrace=False)
     spec = conformance_spec
     settings = settings_of(request.config)
+    known = expectations.load(settings.expectations, spec.target.name, client=settings.client)
     unsafe = [f for f in spec.case.requires if f in spec.target.never_run]
     if unsafe:
         result = _declared_not_run(spec, unsafe)
     elif settings.replay and not spec.cassette.exists():
-        result = _not_recorded(spec)
+        committed = (known.exists and not request.config.getoption("--allow-missing")
+                     and known.expected(_not_recorded(spec)).verdict is not Verdict.NOT_RECORDED)
+        result = _not_recorded(spec, committed)
+    elif settings.replay and vcr.load_problem(spec.cassette):
+        result = _unreadable(spec, vcr.load_problem(spec.cassette))
     else:
         target = spec.target.bound(REPLAY_PORT) if spec.target.server else spec.target
         if not settings.replay:
@@ -139,9 +160,10 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError], request: p
         result = run_case(spec.case, spec.api, target, send_step, stream=spec.stream, sleep=sleep,
                           profile=settings.profile, run_id=_run_id(spec, settings.live, settings.record_mode, run_id))
         result.cassette = None if settings.live else str(spec.cassette)
-    known = expectations.load(settings.expectations, spec.target.name, client=settings.client)
+        if not settings.live and not settings.replay:
+            vcr.mark_completed(spec.cassette)  # the case completed: its cassette may be written
     result.intermittent = known.intermittent_found(result)
-    record = result.as_dict()
+    record = redaction.redact_value(result.as_dict())  # no secret in reports or logs, even one a server echoed
     for failure, shown in zip(result.failures, record["failures"]):
         if known.is_intermittent(failure):
             shown["intermittent"] = True
@@ -155,9 +177,9 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError], request: p
         expected = observed  # nothing is known about this target yet: report its verdicts, fail only on suite errors
         errors = [f for f in counted(result.failures) if f.verdict is Verdict.ERROR]
         if errors and all(is_setup(f) for f in errors):
-            pytest.xfail(f"setup: {errors[0].message}"[:300])
+            pytest.xfail(redaction.redact(f"setup: {errors[0].message}"[:300]))
     ending, why = expectations.outcome(expected, observed)
     if ending == "fail":
-        pytest.fail(f"{why}\n{_describe(result)}", pytrace=False)
+        pytest.fail(redaction.redact(f"{why}\n{_describe(result)}"), pytrace=False)
     if ending == "xfail":
-        pytest.xfail(f"{why}: " + "; ".join(f"{f.check}: {f.message}" for f in result.failures)[:300])
+        pytest.xfail(redaction.redact(f"{why}: " + "; ".join(f"{f.check}: {f.message}" for f in result.failures)[:300]))

@@ -7,12 +7,12 @@ Which endpoint a request was for comes from the API model (``conformance.api.end
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from conformance.api.endpoints import Endpoint, api_of, classify, path_of
+from conformance.parsing import ParseError, load_json
 from conformance.transport.sse import SseEvent, parse_sse
 
 
@@ -75,8 +75,8 @@ class Exchange:
         if self.is_sse or not self.text:
             return None
         try:
-            return json.loads(self.text)
-        except ValueError:
+            return load_json(self.text)
+        except ParseError:  # not JSON, nested too deep, a number out of range
             return None
 
     @cached_property

@@ -22,23 +22,21 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import json
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import brotli
-import zstandard
-
+from conformance.transport.bounded import MAX_BODY_BYTES, TooLarge, gunzip, inflate
 from conformance.transport.exchange import Exchange
-from conformance.parsing import ParseError, load_yaml
+from conformance.parsing import MAX_BYTES, MAX_DEPTH, ParseError, load_json, load_yaml
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz")
 SUFFIXES = (".yaml", ".yml", ".yaml.gz", ".yml.gz", *JSONL_SUFFIXES)
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+# A recorded stream with more events than this is not judged (a finding names the figure).
+MAX_STREAM_EVENTS = 100_000
 
 
 class CassetteError(Exception):
@@ -93,8 +91,10 @@ def read_document(path: Path) -> Any:
         raise CassetteError(f"cannot read: {exc.strerror or exc}") from None
     if data[:2] == GZIP_MAGIC:
         try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
+            data = gunzip(data, MAX_BYTES)
+        except TooLarge:
+            raise CassetteError(f"the gzip file inflates to more than {MAX_BYTES:,} bytes (the limit)") from None
+        except Exception as exc:  # noqa: BLE001  (zlib.error, EOFError, ...)
             raise CassetteError(f"broken gzip file: {exc}") from None
     try:
         return load_yaml(data)
@@ -121,18 +121,24 @@ def load_cassette(path: Path) -> list[Recorded]:
     return [decode_interaction(str(path), index, raw) for index, raw in enumerate(interactions)]
 
 
+def is_empty(path: Path) -> bool:
+    """True for a cassette that records no interaction at all (``interactions: []``, as Ruby VCR writes for a
+    test that sent nothing): it is read, counted and listed, and has nothing to judge."""
+    return not path.name.lower().endswith(JSONL_SUFFIXES) and interactions_of(read_document(path)) == []
+
+
 def load_records(path: Path) -> list[Recorded]:
     """Decode a JSON Lines file of exchange records (see the module's docstring), one Recorded per line."""
     try:
         data = path.read_bytes()
-        text = (gzip.decompress(data) if data[:2] == GZIP_MAGIC else data).decode("utf-8")
-    except (OSError, EOFError, zlib.error, UnicodeDecodeError) as exc:
+        text = (gunzip(data, MAX_BYTES) if data[:2] == GZIP_MAGIC else data).decode("utf-8")
+    except Exception as exc:  # noqa: BLE001  (OSError, zlib.error, EOFError, TooLarge, UnicodeDecodeError)
         raise CassetteError(f"cannot read: {exc}") from None
     out = []
     for index, line in enumerate(line for line in text.splitlines() if line.strip()):
         try:
-            record = json.loads(line)
-        except ValueError as exc:
+            record = load_json(line)
+        except ParseError as exc:
             raise CassetteError(f"line {index + 1} is not JSON: {exc}") from None
         if not isinstance(record, dict):
             raise CassetteError(f"line {index + 1} is not a JSON object")
@@ -161,9 +167,19 @@ def _headers(raw: Any) -> dict[str, str]:
     out = {}
     for name, value in raw.items():
         if isinstance(value, list):
-            value = ", ".join(str(v) for v in value)
-        out[str(name).lower()] = "" if value is None else str(value)
+            value = ", ".join(_text(v) for v in value)
+        out[_text(name).lower()] = "" if value is None else _text(value)
     return out
+
+
+def _text(value: Any, limit: int = 64 * 1024) -> str:
+    """A scalar of a cassette as text; a collection where a scalar belongs is shown cut at ``limit``."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    text = str(value)  # bounded: the parser refuses documents whose aliases expand beyond its limit
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _stored_body(part: dict[str, Any]) -> Any:
@@ -191,22 +207,8 @@ def _looks_like_text(text: str) -> bool:
 
 
 def _decompress(data: bytes, codings: list[str]) -> bytes:
-    """Undo ``Content-Encoding`` (applied in order, so undone in reverse)."""
-    for coding in reversed(codings):
-        if coding == "gzip" or coding == "x-gzip":
-            data = gzip.decompress(data)
-        elif coding == "deflate":
-            try:
-                data = zlib.decompress(data)
-            except zlib.error:
-                data = zlib.decompress(data, -zlib.MAX_WBITS)  # raw deflate, as some servers send
-        elif coding == "br":
-            data = brotli.decompress(data)
-        elif coding == "zstd":
-            data = zstandard.ZstdDecompressor().decompressobj().decompress(data)
-        elif coding not in ("identity", ""):
-            raise ValueError(f"unknown content-encoding {coding!r}")
-    return data
+    """Undo ``Content-Encoding`` (applied in order, so undone in reverse), within ``MAX_BODY_BYTES``."""
+    return inflate(data, codings, MAX_BODY_BYTES)
 
 
 def decode_body(stored: Any, headers: dict[str, str]) -> tuple[str, Any, str | None]:
@@ -218,12 +220,15 @@ def decode_body(stored: Any, headers: dict[str, str]) -> tuple[str, Any, str | N
     if stored is None:
         return "", None, "no body recorded (null or missing)"
     if isinstance(stored, (dict, list)):
-        return json.dumps(stored, ensure_ascii=False), stored, None
+        try:  # YAML may hold what JSON cannot (dates, bytes, non-string keys): shown as text
+            return json.dumps(stored, ensure_ascii=False, default=str), stored, None
+        except (TypeError, ValueError, RecursionError) as exc:
+            return "", None, f"the body stored as YAML data is not JSON: {exc}"
     codings = [c.strip().lower() for c in headers.get("content-encoding", "").split(",") if c.strip()]
     if isinstance(stored, bytes):
         text, problem = _decode_bytes(stored, codings)
         return text, None, problem
-    text = str(stored)
+    text = _text(stored, MAX_BODY_BYTES + 1)
     if _looks_like_text(text):
         return text, None, None  # plain text (a stale Content-Encoding header is ignored)
     try:  # base64 text, e.g. compressed bytes written by a serializer that only stores strings
@@ -244,6 +249,8 @@ def _decode_bytes(data: bytes, codings: list[str]) -> tuple[str, str | None]:
     if codings:
         try:
             data = _decompress(data, codings)
+        except TooLarge as exc:
+            return "", str(exc)
         except Exception as exc:  # noqa: BLE001  (zlib, brotli and zstandard raise different types)
             try:
                 text = data.decode("utf-8")
@@ -267,8 +274,8 @@ def _request_body(request: dict[str, Any], headers: dict[str, str]) -> Any:
     if parsed is not None:
         return parsed
     try:
-        return json.loads(text)
-    except ValueError:
+        return load_json(text)
+    except ParseError:
         return text
 
 
@@ -284,6 +291,31 @@ def _sniff_content_type(text: str) -> str:
 
 def decode_interaction(cassette: str, index: int, raw: Any) -> Recorded:
     """One recorded interaction as a Recorded (never raises: problems are reported on it)."""
+    try:
+        return _decode_interaction(cassette, index, raw)
+    except Exception as exc:  # noqa: BLE001  (a shape no branch foresaw: reported on the interaction)
+        return Recorded(cassette, index, Exchange(method="", url=""),
+                        problem=f"cannot decode the interaction: {type(exc).__name__}: {str(exc)[:300]}")
+
+
+def _body_problem(text: str, headers: dict[str, str]) -> str | None:
+    """Why a decoded body cannot be judged (its size, its number of events, JSON nested too deep), or None."""
+    if len(text) > MAX_BODY_BYTES:
+        return f"the recorded body is {len(text):,} characters, over the {MAX_BODY_BYTES:,} limit: not judged"
+    if "event-stream" in headers.get("content-type", ""):
+        if text.count("data:") > MAX_STREAM_EVENTS:
+            return (f"the recorded stream has {text.count('data:'):,} events, over the {MAX_STREAM_EVENTS:,} "
+                    f"limit: not judged")
+    elif text.count("[") + text.count("{") > MAX_DEPTH and text.lstrip()[:1] in ("[", "{"):
+        try:  # many brackets (a cheap count): nested too deep to judge?
+            load_json(text)
+        except ParseError as exc:
+            if "nested deeper" in str(exc):
+                return f"the body is {exc}: not judged"
+    return None
+
+
+def _decode_interaction(cassette: str, index: int, raw: Any) -> Recorded:
     if not isinstance(raw, dict):
         exchange = Exchange(method="", url="")
         return Recorded(cassette, index, exchange, problem="not an interaction (no request/response mapping)")
@@ -295,9 +327,13 @@ def decode_interaction(cassette: str, index: int, raw: Any) -> Recorded:
     code = status.get("code") if isinstance(status, dict) else status
     try:
         code = int(code) if code is not None else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: ``code: .inf``
         code = None
     text, parsed, problem = decode_body(_stored_body(response), headers)
+    if not problem:
+        problem = _body_problem(text, headers)
+        if problem:
+            text, parsed = "", None
     if not problem and text.strip() == "":
         problem = "the recorded body is empty"
     if "content-type" not in headers and text:
@@ -305,8 +341,8 @@ def decode_interaction(cassette: str, index: int, raw: Any) -> Recorded:
         if sniffed:
             headers["content-type"] = sniffed
     exchange = Exchange(
-        method=str(request.get("method") or "").upper(),
-        url=str(request.get("uri") or request.get("url") or ""),
+        method=_text(request.get("method") or "", 1000).upper(),
+        url=_text(request.get("uri") or request.get("url") or ""),
         request_body=_request_body(request, request_headers),
         status=code,
         headers=headers,
@@ -316,5 +352,5 @@ def decode_interaction(cassette: str, index: int, raw: Any) -> Recorded:
         exchange.__dict__["json"] = parsed  # seed Exchange.json (a cached_property): parse each body once
     if code is None and not problem:
         problem = "no status code recorded"
-    date = headers.get("date") or (str(raw["recorded_at"]) if raw.get("recorded_at") else None)
+    date = headers.get("date") or (_text(raw["recorded_at"], 1000) if raw.get("recorded_at") else None)
     return Recorded(cassette, index, exchange, date=date, problem=problem)

@@ -7,9 +7,10 @@ colon is dropped, ``:`` lines are comments.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
+
+from conformance.parsing import ParseError, load_json
 
 
 @dataclass
@@ -45,9 +46,9 @@ def parse_sse(text: str) -> list[SseEvent]:
             event = SseEvent(index=len(events), event=name, data=data)
             if data != "[DONE]":
                 try:
-                    event.json = json.loads(data)
-                except ValueError as exc:
-                    event.json_error = str(exc)
+                    event.json = load_json(data)
+                except ParseError as exc:  # not JSON, nested too deep, a number out of range
+                    event.json_error = str(exc).removeprefix("not JSON: ")
             events.append(event)
         name, data_lines = None, []
 

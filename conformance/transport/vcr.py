@@ -6,19 +6,28 @@ Conventions follow pytest-recording: replay (record mode ``none``) is the defaul
 
 Written cassettes are readable: JSON bodies pretty-printed, SSE bodies as text
 blocks. Secrets never reach disk: credentials, cookies, account ids and SDK
-fingerprint headers are dropped from requests and responses.
+fingerprint headers are dropped from requests and responses, userinfo and
+credential-like query parameters from URLs, and every known secret value or
+OpenAI-key-like string is replaced in what remains, bodies included
+(``conformance.redaction``). ``SafePersister`` writes a cassette through a temporary
+file and a rename, only after a last scan finds no secret in it; in a suite run,
+only when its case completed (``mark_completed``), so an interrupted recording
+never leaves a cassette that replays. ``version:`` is written last: a cassette cut
+short lacks it, and replay says so (``load_problem``) instead of judging half of it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from conformance import redaction
 from conformance.api.endpoints import api_of, api_tail
-from conformance.parsing import load_yaml
+from conformance.parsing import ParseError, load_yaml
 from conformance.requests.placeholders import RUN_ID
 
 # Header names (lower-case) removed from recorded requests and responses.
@@ -46,32 +55,52 @@ def cassette_path(root: str | Path, target: str, capability: str, case_id: str, 
 
 def _secret(name: str) -> bool:
     name = name.lower()
-    return name in SECRET_HEADERS or name.startswith(SECRET_PREFIXES)
+    return name in SECRET_HEADERS or name.startswith(SECRET_PREFIXES) or redaction.secret_header(name)
 
 
 def scrub_request(request: Any) -> Any:
-    """vcrpy ``before_record_request``: drop credential and fingerprint headers; keep only API calls."""
+    """vcrpy ``before_record_request`` (on a copy): drop credential and fingerprint headers, userinfo and
+    credential-like query parameters; redact secrets left in the URL, headers and body; keep only API calls."""
     if api_of(request.path) is None:
         return None  # e.g. a server's readiness probe: not part of any case
     for name in list(request.headers):
         if _secret(name):
             del request.headers[name]
+        else:
+            request.headers[name] = redaction.redact(request.headers[name])
+    request.uri = redaction.redact_url(request.uri)
+    body = request.body
+    if isinstance(body, (bytes, str)) and body:
+        request.body = redaction.redact_bytes(body.encode("utf-8") if isinstance(body, str) else body)
     return request
 
 
+def _scrubbed(response: dict[str, Any]) -> dict[str, Any]:
+    """A response dict without secret headers, its other headers and its body redacted (a new dict)."""
+    headers = {name: [redaction.redact(v) if isinstance(v, str) else v for v in values]
+               if isinstance(values, list) else redaction.redact(values)
+               for name, values in response["headers"].items() if not _secret(name)}
+    out = {**response, "headers": headers}
+    body = response.get("body")
+    if isinstance(body, dict) and isinstance(body.get("string"), (bytes, str)):
+        text = body["string"]
+        out["body"] = {**body, "string": redaction.redact_bytes(text) if isinstance(text, bytes)
+                       else redaction.redact(text)}
+    return out
+
+
 def scrub_response(response: dict[str, Any]) -> dict[str, Any] | None:
-    """vcrpy ``before_record_response``: drop secret headers; refuse transient answers."""
+    """vcrpy ``before_record_response``: drop secret headers, redact secrets echoed in the others and in the
+    body; refuse transient answers."""
     if response["status"]["code"] in TRANSIENT_STATUSES:
         return None
-    response["headers"] = {k: v for k, v in response["headers"].items() if not _secret(k)}
-    return response
+    return _scrubbed(response)
 
 
 def scrub_response_keeping_status(response: dict[str, Any]) -> dict[str, Any]:
-    """``scrub_response`` for generated-request recordings (``conformance fuzz``): the same headers dropped,
+    """``scrub_response`` for generated-request recordings (``conformance fuzz``): the same scrubbing,
     but every answer kept, 429 and 5xx included (a server error to a generated request is the finding)."""
-    response["headers"] = {k: v for k, v in response["headers"].items() if not _secret(k)}
-    return response
+    return _scrubbed(response)
 
 
 def normalise(body: Any) -> Any:
@@ -189,6 +218,7 @@ class ReadableYamlSerializer:
     def serialize(cassette_dict: dict[str, Any]) -> str:
         cassette_dict = dict(cassette_dict)
         cassette_dict["interactions"] = [_readable(i) for i in cassette_dict.get("interactions", [])]
+        cassette_dict["version"] = cassette_dict.pop("version", 1)  # last: a file cut short lacks it
         return yaml.dump(cassette_dict, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
 
     @staticmethod
@@ -207,8 +237,133 @@ def vcr_config() -> dict[str, Any]:
     }
 
 
-def configure_vcr(vcr: Any) -> None:
-    """Register our matchers and serializer on a VCR instance (pytest-recording's hook calls this)."""
+def configure_vcr(vcr: Any, only_completed: bool = False) -> None:
+    """Register our matchers, serializer and persister on a VCR instance (pytest-recording's hook calls this);
+    ``only_completed``: write a cassette only once ``mark_completed`` was called for it (the suite's runs)."""
     vcr.register_matcher("conformance_path", path_matcher)
     vcr.register_matcher("conformance_json_body", json_body_matcher)
     vcr.register_serializer("yaml", ReadableYamlSerializer)
+    vcr.register_persister(CompletedOnlyPersister if only_completed else SafePersister)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Reading and writing cassette files.
+
+_load_problems: dict[str, str] = {}  # resolved cassette path -> why it could not be replayed
+_completed: set[str] = set()  # resolved cassette paths whose case completed in this process
+unsaved: list[str] = []  # cassettes a CompletedOnlyPersister did not write (their case did not complete)
+
+
+class SecretInCassette(RuntimeError):
+    """A cassette about to be written still holds a secret: it is not written."""
+
+
+def _key(path: str | Path) -> str:
+    return str(Path(path).resolve())
+
+
+def mark_completed(path: str | Path) -> None:
+    """The case recorded in ``path`` completed: its cassette may be written."""
+    _completed.add(_key(path))
+
+
+def load_problem(path: str | Path) -> str | None:
+    """Why the cassette at ``path`` could not be read when its case started (None when it could)."""
+    return _load_problems.get(_key(path))
+
+
+def cassette_problem(document: Any) -> str | None:
+    """What makes a parsed document unusable as a vcrpy cassette (None when it is one)."""
+    if not isinstance(document, dict) or not isinstance(document.get("interactions"), list):
+        return "not a cassette (no `interactions` list)"
+    for index, interaction in enumerate(document["interactions"]):
+        request = interaction.get("request") if isinstance(interaction, dict) else None
+        response = interaction.get("response") if isinstance(interaction, dict) else None
+        if not isinstance(request, dict) or not isinstance(response, dict):
+            return f"interaction {index}: no request/response mapping"
+        if not isinstance(request.get("method"), str) or not isinstance(request.get("uri"), str):
+            return f"interaction {index}: the request has no method or uri"
+        status = response.get("status")
+        if not isinstance(status, dict) or type(status.get("code")) is not int:
+            return f"interaction {index}: the response has no status code"
+        if not isinstance(response.get("headers", {}), dict) or not isinstance(response.get("body"), dict):
+            return f"interaction {index}: the response has no headers or body mapping"
+    if "version" not in document:
+        return "no `version:` key: the cassette is cut short (it is written last) or was not written by vcrpy"
+    return None
+
+
+class _Parsed:
+    """A serializer that hands vcrpy a document already parsed (and checked)."""
+
+    def __init__(self, document: Any):
+        self.document = document
+
+    def deserialize(self, _text: str) -> Any:
+        return self.document
+
+
+class SafePersister:
+    """vcrpy persister: reads with the bounded loader, writes atomically after a last scan for secrets.
+
+    A cassette that cannot be replayed (not YAML, over a limit, cut short, a wrong shape) is treated as
+    absent, and why is kept for ``load_problem``: replay reports it as the cell's error, recording
+    replaces it."""
+
+    @staticmethod
+    def load_cassette(cassette_path: str | Path, serializer: Any) -> Any:
+        from vcr.persisters.filesystem import CassetteNotFoundError
+        from vcr.serialize import deserialize
+
+        path = Path(cassette_path)
+        if not path.is_file():
+            raise CassetteNotFoundError()
+        problem, document = None, None
+        try:
+            text = path.read_bytes().decode("utf-8")
+            if not text.strip():
+                problem = "the file is empty"
+            else:
+                document = load_yaml(text)
+                problem = cassette_problem(document)
+        except UnicodeDecodeError as exc:
+            problem = f"not UTF-8 text (byte {exc.start})"
+        except (OSError, ParseError) as exc:
+            problem = str(exc)
+        if problem is None:
+            try:
+                return deserialize(text, _Parsed(document))  # vcrpy builds its objects from what we parsed
+            except Exception as exc:  # noqa: BLE001  (vcrpy's own reading: KeyError, ValueError, ...)
+                problem = f"vcrpy cannot read it: {type(exc).__name__}: {exc}"
+        _load_problems[_key(path)] = problem
+        raise CassetteNotFoundError(problem)
+
+    @staticmethod
+    def save_cassette(cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        from vcr.serialize import serialize
+
+        path = Path(cassette_path)
+        data = serialize(cassette_dict, serializer)
+        found = redaction.find(data)
+        if found:
+            raise SecretInCassette(f"refused to write the cassette {path}: it still holds {', '.join(found)}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            temporary.write_text(data, encoding="utf-8")
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+        _load_problems.pop(_key(path), None)
+
+
+class CompletedOnlyPersister(SafePersister):
+    """``SafePersister`` that writes only cassettes whose case completed (``mark_completed``): a recording
+    interrupted midway (Ctrl-C, SIGTERM, a crash) leaves the previous cassette, or none, never half of one."""
+
+    @staticmethod
+    def save_cassette(cassette_path: str | Path, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        if _key(cassette_path) not in _completed:
+            unsaved.append(str(cassette_path))
+            return
+        SafePersister.save_cassette(cassette_path, cassette_dict, serializer)
