@@ -18,7 +18,7 @@ from conformance.reports.audit import Progress
 from support.cassettes import interaction, write_cassette
 from conformance.cli import main as cli_main
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "specs" / "audit-report.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "conformance" / "specs" / "audit-report.schema.json").read_text())
 BASE = "https://api.example.test/v1"
 MODELS = interaction("GET", f"{BASE}/models", None, 200, "application/json", {"object": "list", "data": []})
 ENVELOPE = {"error": {"message": "bad", "type": "invalid_request_error", "param": None, "code": None}}

@@ -28,7 +28,7 @@ from corpus import CORPUS_MISSING, corpus_available, load_corpus
 
 pytestmark = [pytest.mark.corpus, pytest.mark.skipif(not corpus_available(), reason=CORPUS_MISSING)]
 
-REPORT_SCHEMA = Path(__file__).resolve().parents[1] / "specs" / "audit-report.schema.json"
+REPORT_SCHEMA = Path(__file__).resolve().parents[1] / "conformance" / "specs" / "audit-report.schema.json"
 CHUNK = 150  # interactions per generated cassette
 MAX_FAIL_RATE = 0.005  # "essentially never": at most 1 genuine interaction in 200
 

@@ -21,7 +21,7 @@ from conformance.verdicts import expectations
 from conformance.verdicts.results import CaseResult
 from corpus import genuine_records
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "specs" / "audit-report.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "conformance" / "specs" / "audit-report.schema.json").read_text())
 
 
 def _audit(tmp_path: Path, *paths: str) -> tuple[int, dict]:

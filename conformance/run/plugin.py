@@ -200,7 +200,7 @@ def settings_of(config: pytest.Config) -> Settings:
 
 
 def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    cassettes.configure_vcr(vcr, only_completed=False)  # a cassette is written only when its case completed
+    cassettes.configure_vcr(vcr, only_completed=True)  # a cassette is written only when its case completed
 
 
 def _specs(settings: Settings) -> list[RunSpec | CaseFileError]:
