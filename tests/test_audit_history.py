@@ -51,9 +51,14 @@ def test_every_missing_name_must_predate_its_own_month():
     assert judge(both, "responses", dt.date(2025, 5, 10)).verdict == Verdict.STALE
 
 
-@pytest.mark.parametrize("verdict", [Verdict.IGNORED, Verdict.UNSUPPORTED, Verdict.ERROR])
+@pytest.mark.parametrize("verdict", [Verdict.IGNORED, Verdict.UNSUPPORTED])
 def test_other_verdicts_become_fail(verdict):
     assert judge(Failure("x", "y", verdict), "chat", OLD).verdict == Verdict.FAIL
+
+
+def test_an_error_stays_an_error():
+    # a check that crashed is the suite's problem (exit 3), never blamed on the recording
+    assert judge(Failure("x", "the check crashed: TypeError", Verdict.ERROR), "chat", OLD).verdict == Verdict.ERROR
 
 
 def test_a_stale_finding_stays_stale():

@@ -195,3 +195,24 @@ def test_a_worker_that_dies_or_hangs_is_detected_and_its_file_reported(tmp_path:
 @pytest.mark.parametrize("argv,status", [(["--jobs"], 2), (["--no-such-option"], 2), ([], 2)])
 def test_usage_errors_exit_2(argv: list[str], status: int, capsys) -> None:
     assert main(argv) == status
+
+
+MALFORMED = {  # generated mutants: interactions whose request cannot be told
+    "an int": 1,
+    "request null": {**GOOD, "request": None},
+    "uri null": {**GOOD, "request": {**GOOD["request"], "uri": None}},
+    "method a list": {**GOOD, "request": {**GOOD["request"], "method": ["POST"]}},
+}
+
+
+@pytest.mark.parametrize("kind", MALFORMED)
+def test_a_malformed_interaction_is_an_input_error_naming_its_index(tmp_path, capsys, kind):
+    path = tmp_path / "mixed.yaml"
+    path.write_text(LABEL + json.dumps({"interactions": [GOOD, MALFORMED[kind]], "version": 1}))
+    status = main([str(path), "--jobs", "1", "--json", str(tmp_path / "report.json")])
+    report = json.loads((tmp_path / "report.json").read_text())
+    jsonschema.validate(report, SCHEMA)
+    assert status == 2  # unreadable input, never a silent skip
+    (error,) = report["summary"]["input_errors"]
+    assert error["index"] == 1 and "interaction 1" in error["message"]
+    assert [entry["index"] for entry in report["interactions"]] == [0]  # the readable one is still judged

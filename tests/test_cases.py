@@ -93,3 +93,10 @@ def test_duplicate_ids_and_missing_claims(tmp_path: Path) -> None:
     _, errors = load_file(write(tmp_path, "demo.yaml", text), CHECKS)
     reasons = " | ".join(e.reason for e in errors)
     assert "duplicate case id 'hello'" in reasons and "no claim" in reasons
+
+
+def test_a_yml_file_is_a_case_file_too(tmp_path: Path) -> None:
+    (tmp_path / "demo.yml").write_text(GOOD)
+    (tmp_path / "notes.txt").write_text("not a case file")
+    cases, errors = load_suites(tmp_path, CHECKS)
+    assert not errors and [c.id for c in cases] == ["hello"]

@@ -783,7 +783,7 @@ def test_instructions_not_carried_needs_evidence_of_the_chain():
         unlinked = mutate(second, change, "second")
         failures = run("instructions_not_carried", {**chained, "second": unlinked}, "responses", of="first")
         assert_finding(failures, "instructions_not_carried", Verdict.IGNORED)
-        assert "previous_response_id accepted but not honoured" in failures[0].message
+        assert "previous_response_id accepted but not shown honoured" in failures[0].message
     # Linked, but no instructions field: nothing shows what the turn ran under.
     bare = mutate(second, lambda b: b.pop("instructions"), "second")
     assert_finding(run("instructions_not_carried", {**chained, "second": bare}, "responses", of="first"),

@@ -36,7 +36,7 @@ def conformance(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 def test_a_base_url_without_v1_gets_the_hint_and_stops_after_the_preflight(tmp_path: Path):
     with serve(ROUTES) as (base_url, seen):
         run = conformance(tmp_path, "--base-url", base_url.removesuffix("/v1"), "--model", "m")
-    assert run.returncode == 4, run.stdout[-2000:] + run.stderr[-2000:]
+    assert run.returncode == 2, run.stdout[-2000:] + run.stderr[-2000:]  # a usage error
     assert f"use --base-url {base_url}" in run.stdout + run.stderr
     assert not (tmp_path / "reports" / "results.json").exists()
     assert len(seen) <= 5  # three probes, and the same again under the suggested URL (at most two)
@@ -66,5 +66,15 @@ def test_a_refused_key_stops_the_run_naming_the_variable(tmp_path: Path):
               ("POST", "/v1/responses"): answer(401, refused)}
     with serve(routes) as (base_url, _):
         run = conformance(tmp_path, "--base-url", base_url, "--model", "m", "--api-key-env", "NO_SUCH_KEY_VAR")
-    assert run.returncode == 4
+    assert run.returncode == 2  # a usage error
     assert "NO_SUCH_KEY_VAR" in run.stdout + run.stderr and "not set" in run.stdout + run.stderr
+
+
+def test_a_base_url_that_answers_a_web_page_stops_at_the_preflight(tmp_path: Path):
+    page = answer(200, "<!doctype html><title>My web UI</title>", content_type="text/html")
+    routes = {("GET", "/v1/models"): page, ("POST", "/v1/chat/completions"): page, ("POST", "/v1/responses"): page}
+    with serve(routes) as (base_url, _):
+        run = conformance(tmp_path, "--base-url", base_url, "--model", "m", "--capability", "text")
+    assert run.returncode == 2, run.stdout[-2000:]  # the user's setup, not ten server failures
+    assert "does not answer like an API" in run.stdout + run.stderr
+    assert not (tmp_path / "reports" / "results.json").exists()

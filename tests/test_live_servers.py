@@ -87,11 +87,34 @@ def test_live_llama_stack_stores_and_reproduces_the_recordings(tmp_path: Path) -
     """Llama Stack with its two aimock backends, each on a port the suite picked and a fresh state directory:
     stored objects are retrievable, file search answers from the uploaded file, and every verdict equals the
     recorded one."""
-    filters = ("--capability", "storage", "--capability", "file-search")
+    filters = ("--capability", "storage", "--capability", "conversation-state", "--capability", "file-search")
     _, results = run(tmp_path, "--target", "llama-stack-aimock", "--live", *filters)
     live = comparable(results)
     assert live[("default-store-retrievable", "responses", False)] == "pass"
     assert live[("stored-chat-retrievable", "chat", False)] == "pass"
     assert live[("search-uploaded-file", "responses", False)] == "pass"
     assert live == replayed_verdicts(tmp_path, "llama-stack-aimock", *filters)
+    assert nothing_left(tmp_path)
+
+
+@pytest.mark.servers
+@pytest.mark.skipif(not installed("llama-stack"),
+                    reason="Llama Stack or llama-server not installed (scripts/install-servers.sh llama llama-stack)")
+def test_live_llama_stack_with_a_real_model_chains_and_reproduces_the_recordings(tmp_path: Path) -> None:
+    """Llama Stack in front of llama-server (SmolLM2 at temperature 0, so deterministic): the storage and
+    conversation-state cases, live, give the recorded verdicts; the chained turn recalls what only the first
+    turn said, and the cells that state a real gap read as recorded (DELETE 405 unsupported, 400 instead of 404
+    a fail of the status check)."""
+    filters = ("--capability", "storage", "--capability", "conversation-state")
+    _, results = run(tmp_path, "--target", "llama-stack", "--live", *filters)
+    live = comparable(results)
+    case_verdicts = {(r["case"], r["api"], r["stream"]): r for r in results}  # the case's own, shape aside
+    for passing in [("default-store-retrievable", "responses", False), ("chat-store-default", "chat", False),
+                    ("stored-chat-retrievable", "chat", False), ("input-items-of-stored", "responses", False),
+                    ("previous-response-recall", "responses", False), ("previous-response-recall", "responses", True)]:
+        assert case_verdicts[passing]["verdict"] == "pass", (passing, case_verdicts[passing]["failures"])
+    assert case_verdicts[("delete-stored", "responses", False)]["verdict"] == "unsupported"
+    store_false = case_verdicts[("store-false-not-retrievable", "responses", False)]
+    assert store_false["verdict"] == "fail" and store_false["root_cause"]["check"] == "status"
+    assert live == replayed_verdicts(tmp_path, "llama-stack", *filters)
     assert nothing_left(tmp_path)

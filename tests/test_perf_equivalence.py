@@ -50,6 +50,12 @@ def by_jsonschema(profile: str, name: str, instance) -> tuple[bool, list[dict]]:
     return not errors, problems_of(errors)
 
 
+def fast_checkers(profile: str, name: str) -> list:
+    """Both yes/no pre-checks: the one validate_object uses (jsonschema-rs when installed) and the
+    hand-written compiler's (the fallback), so each is compared with jsonschema."""
+    return [fastschema.checker(profile, name), fastschema.compiled_checker(profile, name)]
+
+
 @pytest.fixture(scope="module")
 def bodies() -> list[tuple[str, dict]]:
     if not corpus_available():
@@ -81,9 +87,9 @@ def test_fast_paths_agree_with_jsonschema_on_every_corpus_body(bodies):
     used = {"valid": 0, "absent": 0, "jsonschema": 0}
     for name, body in bodies:
         for profile in profiles_of(name):
-            fast = fastschema.checker(profile, name)  # None: a keyword it does not know, jsonschema only
             valid, expected = by_jsonschema(profile, name, body)
-            assert fast is None or fast(body) == valid, (profile, name)
+            for fast in fast_checkers(profile, name):  # None: a keyword it does not know, jsonschema only
+                assert fast is None or fast(body) == valid, (profile, name)
             assert validate_object(profile, name, body) == expected, (profile, name)
             used["valid" if valid else "absent" if fastschema.absent(profile, name, body) else "jsonschema"] += 1
     assert len(bodies) > 2000
@@ -178,8 +184,8 @@ def test_fast_paths_agree_with_jsonschema_on_mutants(bodies):
         for mutant in mutants(body):
             for profile in profiles_of(name):
                 valid, expected = by_jsonschema(profile, name, mutant)
-                fast = fastschema.checker(profile, name)
-                assert fast is None or fast(mutant) == valid, (profile, name)
+                for fast in fast_checkers(profile, name):
+                    assert fast is None or fast(mutant) == valid, (profile, name)
                 assert validate_object(profile, name, mutant) == expected, (profile, name)
                 compared += 1
                 absent_used += bool(fastschema.absent(profile, name, mutant))
@@ -272,3 +278,15 @@ def test_first_seen_is_never_later_than_the_corpus_shows(bodies):
     assert sum(1 for first, _ in measured.values() if first) > 25  # the measurement does find the fields
     for entry in history.HISTORY:
         assert entry.first_seen <= entry.since, entry
+
+
+def test_checker_is_compiled_by_jsonschema_rs_when_installed():
+    """The yes/no pre-check is jsonschema-rs's (faster than the hand-written compiler on stream events); a value
+    it cannot take answers False, so the caller asks jsonschema (never a wrong True)."""
+    pytest.importorskip("jsonschema_rs")
+    path = contracts.schema_path("openai", "chat.completion.chunk").resolve()
+    fast = fastschema.checker("openai", "chat.completion.chunk")
+    assert fast is fastschema.rs_checker(path) and fast is not fastschema.compiled_checker("openai",
+                                                                                             "chat.completion.chunk")
+    assert fast({"id": "x"}) is False and fast(float("nan")) is False
+    assert fast({"id": 2**70, "object": "chat.completion.chunk"}) is False

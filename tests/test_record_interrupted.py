@@ -16,18 +16,9 @@ import pytest
 import yaml
 
 from support.server import answer, serve, silent
+from support.suites import chat_case, suite
 
-SUITE = """\
-capability: demo
-title: Demo
-cases:
-  - id: hello
-    description: A prompt gets an answer.
-    claim:
-      chat: {status: supported, doc: "https://example.test/doc"}
-    expect: [text_nonempty]
-    chat:
-      request: {body: {model: "${model}", messages: [{role: user, content: hi}]}}
+SUITE = suite(chat_case("hello"), """\
   - id: two-steps
     description: An answer, then the stored completion (the server holds it until the run is stopped).
     claim:
@@ -39,7 +30,7 @@ cases:
         - name: fetch
           method: GET
           path: /chat/completions/${create.id}
-"""
+""")
 CHAT = {"id": "chatcmpl-held", "object": "chat.completion", "created": 1, "model": "m",
         "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
                      "message": {"role": "assistant", "content": "Hello."}}],
@@ -69,7 +60,7 @@ def test_an_interrupted_recording_leaves_no_partial_cassette_and_marks_the_repor
         time.sleep(0.3)
         run.send_signal(stop)
         output = run.communicate(timeout=120)[0]
-    assert run.returncode == 2, output[-3000:]  # pytest's "interrupted"
+    assert run.returncode == 130, output[-3000:]  # interrupted
     assert (demo / "hello.chat.yaml").exists(), output[-3000:]  # the completed case was written...
     assert yaml.safe_load((demo / "hello.chat.yaml").read_text())["version"] == 1
     assert not (demo / "two-steps.chat.yaml").exists(), output[-3000:]  # ...the interrupted one not at all
@@ -77,6 +68,7 @@ def test_an_interrupted_recording_leaves_no_partial_cassette_and_marks_the_repor
     assert "cassette not written (its case did not complete)" in output and "two-steps.chat.yaml" in output
     document = json.loads((tmp_path / "reports" / "results.json").read_text())
     assert document["run"]["interrupted"] is True and document["run"]["progress"]["done"] == 1
+    assert document["run"]["exit_status"] == 130
     assert [r["case"] for r in document["results"]] == ["hello"]
     events = [json.loads(line) for line in (tmp_path / "reports" / "results.jsonl").read_text().splitlines()]
     assert events[-1]["end"]["interrupted"] is True

@@ -18,33 +18,10 @@ from pathlib import Path
 import pytest
 
 from support.server import answer, serve
+from support.suites import chat_case, suite
 
-SUITE = """\
-capability: demo
-title: Demo
-cases:
-  - id: hello
-    description: A prompt gets an answer.
-    claim:
-      chat: {status: supported, doc: "https://example.test/doc"}
-    expect: [text_nonempty]
-    chat:
-      request: {body: {model: "${model}", messages: [{role: user, content: hi}]}}
-  - id: again
-    description: Another prompt gets an answer.
-    claim:
-      chat: {status: supported, doc: "https://example.test/doc"}
-    expect: [text_nonempty]
-    chat:
-      request: {body: {model: "${model}", messages: [{role: user, content: again}]}}
-  - id: third
-    description: A third prompt gets an answer.
-    claim:
-      chat: {status: supported, doc: "https://example.test/doc"}
-    expect: [text_nonempty]
-    chat:
-      request: {body: {model: "${model}", messages: [{role: user, content: third}]}}
-"""
+SUITE = suite(chat_case("hello"), chat_case("again", "again", "Another prompt gets an answer."),
+              chat_case("third", "third", "A third prompt gets an answer."))
 CHAT = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
         "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
                      "message": {"role": "assistant", "content": "Hello there, a long enough answer."}}],
@@ -116,7 +93,7 @@ def test_an_unreadable_cassette_is_one_error_cell_naming_the_file(copy: Path, da
     path.write_bytes(make(path.read_text()))  # generated damage (a fuzz input), not an edit of a real recording
     done = run(copy)
     output = done.stdout + done.stderr
-    assert done.returncode == 1, output[-3000:]  # the run fails: its verdict differs from the known one
+    assert done.returncode == 2, output[-3000:]  # the run fails: unreadable input
     found = cells(copy)
     assert (found["hello"]["verdict"], found["third"]["verdict"]) == ("pass", "pass")
     broken = found["again"]
@@ -130,7 +107,7 @@ def test_an_unreadable_cassette_is_one_error_cell_naming_the_file(copy: Path, da
 def test_a_deleted_cassette_of_a_target_with_expectations_fails_the_run(copy: Path) -> None:
     cassette(copy, "third").unlink()
     done = run(copy)
-    assert done.returncode == 1, done.stdout[-3000:]
+    assert done.returncode == 2, done.stdout[-3000:]  # missing input
     missing = cells(copy)["third"]
     assert missing["verdict"] == "error" and "is missing" in missing["failures"][0]["message"]
     assert "--allow-missing" in missing["failures"][0]["message"]
@@ -146,7 +123,7 @@ def test_a_broken_case_file_is_a_case_file_error_and_the_rest_runs(copy: Path, c
     (copy / "suites" / "broken.yaml").write_bytes(content)
     done = run(copy)
     output = done.stdout + done.stderr
-    assert done.returncode == 1, output[-3000:]
+    assert done.returncode == 2, output[-3000:]  # unreadable input
     assert "case file error:" in output and "broken.yaml" in output and "Segmentation" not in output
     assert {case: r["verdict"] for case, r in cells(copy).items()} == {"hello": "pass", "again": "pass",
                                                                         "third": "pass"}

@@ -138,7 +138,10 @@ def test_planted_secrets_reach_no_cassette_report_or_output(tmp_path: Path) -> N
     assert {r["case"]: r["verdict"] for r in results} == {"echo": "pass", "refused": "error"}
     # and the recording replays (the scrubbed request still matches)
     replayed = _run(tmp_path, "--target", "fake")
-    assert replayed.returncode == 0, replayed.stdout[-3000:]
+    # 2: the refused cell is an ``error`` of the setup and the target has no expectations (README, "Reliability")
+    assert replayed.returncode == 2, replayed.stdout[-3000:]
+    replayed_results = json.loads((tmp_path / "reports" / "results.json").read_text())["results"]
+    assert {r["case"]: r["verdict"] for r in replayed_results} == {"echo": "pass", "refused": "error"}
     assert not any(s in replayed.stdout + replayed.stderr for s in PLANTED)
 
 
@@ -149,7 +152,7 @@ def test_a_password_in_the_base_url_is_refused_without_being_shown(tmp_path: Pat
     (tmp_path / "targets.yaml").write_text(
         f"targets:\n  fake:\n    base_url: 'http://bob:{password}@127.0.0.1:9/v1'\n    profile: compat\n")
     found = _run(tmp_path, "--target", "fake", "--record-mode", "once")
-    assert found.returncode == 4  # pytest's usage error
+    assert found.returncode == 2  # a usage error
     output = found.stdout + found.stderr
     assert "base_url holds a user name or password (http://***@127.0.0.1:9/v1)" in output
     assert password not in output and not (tmp_path / "cassettes").exists()

@@ -325,7 +325,19 @@ def _type_test(spec: Any) -> Check | None:
 
 @lru_cache(maxsize=None)
 def checker(profile: str, name: str) -> Check | None:
-    """A compiled yes/no check for contract ``name`` under ``profile``; None when it cannot be compiled."""
+    """A compiled yes/no check for contract ``name`` under ``profile``; None when it cannot be compiled.
+
+    jsonschema-rs compiles it when it is installed (``rs_checker``: about six times faster on stream events,
+    the audit's commonest objects); else the hand-written compiler below does."""
+    path = contracts.schema_path(profile, name)
+    if path is None:
+        return None
+    return rs_checker(path.resolve()) or compiled_checker(profile, name)
+
+
+@lru_cache(maxsize=None)
+def compiled_checker(profile: str, name: str) -> Check | None:
+    """The hand-written compiler's yes/no check for contract ``name`` (None when it cannot compile it)."""
     path = contracts.schema_path(profile, name)
     if path is None:
         return None
@@ -357,3 +369,39 @@ def absent(profile: str, name: str, instance: Any) -> list[Absent] | None:
         return None
     out: list[Absent] = []
     return out if explain(instance, (), out) and out else None
+
+
+@lru_cache(maxsize=None)
+def _rs_registry(directory: Path) -> Any:
+    """jsonschema-rs's registry of every contract in ``directory``, by file URI (they ``$ref`` each other by
+    relative file name)."""
+    import jsonschema_rs
+
+    return jsonschema_rs.Registry([(path.resolve().as_uri(), json.loads(path.read_text(encoding="utf-8")))
+                                   for path in sorted(directory.rglob("*.json"))])
+
+
+@lru_cache(maxsize=None)
+def rs_checker(path: Path) -> Check | None:
+    """A yes/no check of the contract at ``path`` compiled by jsonschema-rs (draft 2020-12, formats not
+    asserted, as ``contracts.validator``); None when jsonschema-rs is not installed or cannot compile it.
+    A value it cannot take (NaN, an integer beyond 64 bits) answers False: the caller asks jsonschema then."""
+    try:
+        import jsonschema_rs
+    except ImportError:
+        return None
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        schema["$id"] = path.as_uri()
+        is_valid = jsonschema_rs.Draft202012Validator(schema, registry=_rs_registry(path.parent),
+                                                      validate_formats=False).is_valid
+    except Exception:  # noqa: BLE001  (jsonschema-rs raises its own errors for what it cannot compile)
+        return None
+
+    def check(instance: Any) -> bool:
+        try:
+            return is_valid(instance)
+        except Exception:  # noqa: BLE001  (ValueError: a Python value with no JSON counterpart)
+            return False
+
+    return check

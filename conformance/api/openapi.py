@@ -1,7 +1,7 @@
 """Our own OpenAPI 3.1 document of the endpoints in scope, generated from the API model.
 
 Nothing here is written twice: paths and methods come from ``endpoints.ENDPOINTS``, the 2xx answers
-from the profile's contracts (``specs/contracts/<profile>/``), error answers from the profile's
+from the profile's contracts (``conformance/specs/contracts/<profile>/``), error answers from the profile's
 ``error`` contract, and request bodies and query parameters from ``specs/requests/<api>.<role>.json``
 (package data, JSON Schema 2020-12, kept to OpenAI's own ranges). ``conformance fuzz`` generates
 requests from this document with schemathesis, ``conformance audit --openapi`` can validate against

@@ -21,6 +21,7 @@ file gets an input error, the others their verdicts.
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import sys
@@ -40,6 +41,9 @@ from conformance.transport.recordings import CassetteError, find_cassettes, load
 
 # Below this much cassette data a worker pool costs more than it saves.
 PARALLEL_BYTES = 4 * 1024 * 1024
+# The audit allocates many objects that live until its report is written (parsed cassettes, findings): fewer
+# young-generation collections save a sixth of its CPU time (benchmarks/audit_bench.py; Python's default: 700, 10, 10)
+AUDIT_GC_THRESHOLDS = (50_000, 20, 100)
 FILE_TIMEOUT = 300.0  # seconds one audit worker may spend on one file before it is stopped
 # Exit statuses (docs/audit.md, README "Reliability"): the highest that applies.
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -84,8 +88,11 @@ def audit_file(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]
         return [], {"message": str(exc), "internal": False}
     except Exception as exc:  # noqa: BLE001  (a bug of the reader: this file's verdict, not a lost batch)
         return [], {"message": f"internal error reading the file: {_exception(exc)}", "internal": True}
-    entries = []
+    entries, malformed = [], []
     for interaction in recorded:
+        if interaction.malformed:  # the file's fault, not the recorded server's: an input error naming the index
+            malformed.append(f"interaction {interaction.index}: {interaction.malformed}")
+            continue
         try:
             entry = audit_interaction(interaction, _settings["profile"], _settings["spec"])
             if _settings["sdk"]:
@@ -93,6 +100,10 @@ def audit_file(path: Path) -> tuple[list[dict[str, Any]], dict[str, Any] | None]
         except Exception as exc:  # noqa: BLE001
             entry = _internal_entry(interaction, exc)
         entries.append(entry)
+    if malformed:
+        first = next(r.index for r in recorded if r.malformed)
+        more = f" (and {len(malformed) - 1} more)" if len(malformed) > 1 else ""
+        return entries, {"message": malformed[0] + more, "internal": False, "index": first}
     return entries, None
 
 
@@ -135,6 +146,8 @@ def _audit_files(files: list[Path], jobs: int, progress: report.Progress, spec_p
     # batches: one task per file costs the parent more CPU in messaging than the batching saves in balance.
     order = sorted(range(1, len(files)), key=lambda i: -files[i].stat().st_size)
     batch = max(1, min(32, len(order) // (jobs * 16)))
+    if fork:  # what the workers inherit stays out of their garbage collections (no walking, no copy-on-write)
+        gc.freeze()
     for at, result in pool.run([files[i] for i in order], audit_file, jobs=jobs, batch=batch,
                                timeout=file_timeout, context=context, **setup):
         if isinstance(result, pool.Lost):  # the worker died or hung on this file: its verdict says so
@@ -177,20 +190,27 @@ def _main(args: argparse.Namespace) -> int:
     explicit = {Path(p) for p in args.paths if Path(p).is_file()}
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     progress = report.Progress(len(files))
-    results = _audit_files(files, jobs, progress, args.openapi, args.file_timeout)
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*AUDIT_GC_THRESHOLDS)  # forked workers inherit it
+    try:
+        results = _audit_files(files, jobs, progress, args.openapi, args.file_timeout)
+    finally:
+        gc.set_threshold(*thresholds)
     progress.close()
     interactions: list[dict[str, Any]] = []
     audited = 0
     empty: list[str] = []
     internal = False
     for path, (entries, error) in zip(files, results):
-        if error is None:
+        interactions.extend(entries)  # the readable interactions of a file with a malformed one are still judged
+        if error is None or error.get("index") is not None:
             audited += 1
-            interactions.extend(entries)
-            if not entries:
+            if not entries and error is None:
                 empty.append(str(path))  # ``interactions: []``: read and listed; nothing to judge
-        elif path in explicit or error["internal"] or not error["message"].startswith("not a cassette"):
-            input_errors.append({"path": str(path), "index": None, "message": error["message"],
+        if error is None:
+            continue
+        if path in explicit or error["internal"] or not error["message"].startswith("not a cassette"):
+            input_errors.append({"path": str(path), "index": error.get("index"), "message": error["message"],
                                  **({"internal": True} if error["internal"] else {})})
             internal = internal or error["internal"]
         # a non-cassette YAML file met in a directory search (a config file, say) is not an error

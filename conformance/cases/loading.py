@@ -269,10 +269,11 @@ def load_file(path: Path, checks: Mapping[str, CheckSpec]) -> tuple[list[Case], 
 
 
 def load_suites(directory: str | Path, checks: Mapping[str, CheckSpec]) -> tuple[list[Case], list[CaseFileError]]:
-    """Load every ``*.yaml`` capability file in a directory, sorted by name."""
+    """Load every ``*.yaml`` (or ``*.yml``) capability file in a directory, sorted by name."""
     cases: list[Case] = []
     errors: list[CaseFileError] = []
-    for path in sorted(Path(directory).glob("*.yaml")):
+    paths = [p for p in Path(directory).iterdir() if p.suffix in (".yaml", ".yml")] if Path(directory).is_dir() else []
+    for path in sorted(paths):
         found, problems = load_file(path, checks)
         cases.extend(found)
         errors.extend(problems)

@@ -19,7 +19,7 @@ from conformance.cases.loading import line_of, nearest
 from conformance.parsing import ParseError, load_yaml
 
 KEYS = ("base_url", "api_key_env", "profile", "models", "lacks", "never_run", "server", "resources",
-        "deterministic", "scripted")
+        "deterministic", "scripted", "concurrency")
 # In the base URL of a target whose server the suite starts: the port that server got (a free one, per start).
 PORT = "{port}"
 # Replay never connects (requests are matched on method, API path and body): the port is a placeholder.
@@ -51,6 +51,7 @@ class Target:
     deterministic: bool = False  # same answer to the same request (temperature 0, a mock): text parity is meaningful
     scripted: bool = False  # answers come from fixtures (aimock): behaviour cells judge envelopes, not a model
     server_key: str | None = None  # set by ``bound``: a key the started server insists on (any value passes)
+    concurrency: int | None = None  # live runs with --concurrency: at most this many of its cases at once
 
     def model(self, role: str = "default") -> str:
         """The model name for a role (``default`` when the target names none for it)."""
@@ -103,6 +104,10 @@ def make_target(name: str, spec: Any, where: str = "", locate: Callable[..., str
     if shown:
         problems.append(f"{at('base_url')}target {name!r}: base_url holds a user name or password ({shown}): it "
                         f"would be sent and recorded; put the key in the environment variable named by api_key_env")
+    concurrency = spec.get("concurrency")
+    if concurrency is not None and (type(concurrency) is not int or concurrency < 1):
+        problems.append(f"{at('concurrency')}target {name!r}: concurrency must be a whole number of at least 1 "
+                        f"(cases of this target run at once with --concurrency), not {concurrency!r}")
     if problems:
         raise TargetError("\n".join(problems))
     return Target(
@@ -117,6 +122,7 @@ def make_target(name: str, spec: Any, where: str = "", locate: Callable[..., str
         resources={k: str(v) for k, v in (spec.get("resources") or {}).items()},
         deterministic=bool(spec.get("deterministic", False)),
         scripted=bool(spec.get("scripted", False)),
+        concurrency=concurrency,
     )
 
 

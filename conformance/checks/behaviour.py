@@ -459,9 +459,10 @@ def instructions_not_carried(ctx: CheckContext, of: str) -> None:
 
     The documented rule: instructions are not carried over. The chained answer
     must first show the chain was honoured: its ``previous_response_id`` is
-    step ``of``'s id (absent or another id: the parameter was accepted but not
-    honoured, IGNORED), and it carries an ``instructions`` field (null is
-    fine; absent is FAIL, as without it nothing shows what the turn ran
+    step ``of``'s id (absent or another id: the parameter was accepted but the
+    answer does not show it honoured, IGNORED; a server may still apply the
+    chain without echoing it, which the recall cases judge), and it carries
+    an ``instructions`` field (null is fine; absent is FAIL, as without it nothing shows what the turn ran
     under). Its ``instructions`` must be what the chained request sent (null
     when it sent none); equal to the earlier turn's is FAIL.
     """
@@ -478,8 +479,9 @@ def instructions_not_carried(ctx: CheckContext, of: str) -> None:
     linked = body.get("previous_response_id")
     if linked != earlier_id:
         shown = "absent" if "previous_response_id" not in body else repr(linked)
-        raise Ignored(f"previous_response_id accepted but not honoured: the chained answer's previous_response_id "
-                      f"is {shown}, not step {of!r}'s id {earlier_id!r}",
+        raise Ignored(f"previous_response_id accepted but not shown honoured: the chained answer's "
+                      f"previous_response_id is {shown}, not step {of!r}'s id {earlier_id!r} (whether the earlier "
+                      f"turn was applied is what the recall cases show; what this turn ran under is not shown)",
                       {"previous_response_id": linked, "expected": earlier_id})
     if "instructions" not in body:
         raise CheckFailure("the chained answer has no instructions field, so what the turn ran under is not shown",

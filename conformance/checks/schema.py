@@ -1,4 +1,4 @@
-"""The implicit ``schema`` check: every 2xx JSON body against its contract in ``specs/contracts/``.
+"""The implicit ``schema`` check: every 2xx JSON body against its contract in ``conformance/specs/contracts/``.
 
 The contract comes from the endpoint table of the API model. Error bodies belong to the
 error-envelope check and SSE answers to the stream checks. Absent fields are reported as

@@ -90,7 +90,7 @@ def stream_framing(ctx: CheckContext) -> None:
 
 @check("stream_event_schema", implicit=True)
 def stream_event_schema(ctx: CheckContext) -> None:
-    """Every event (Responses) or chunk (chat) validates against its contract in ``specs/contracts/<profile>/``,
+    """Every event (Responses) or chunk (chat) validates against its contract in ``conformance/specs/contracts/<profile>/``,
     embedded responses, items and parts included; the terminal response passes the ``response`` contract;
     the raw reasoning events carry this profile's name."""
     _report(ctx, "schema")

@@ -23,12 +23,11 @@ def _new_choice(index: int) -> dict[str, Any]:
     return {"index": index, "message": {"role": None, "content": None, "refusal": None}, "finish_reason": None}
 
 
-def _merge_tool_call(calls: list[dict[str, Any]], fragment: dict[str, Any]) -> None:
+def _merge_tool_call(calls: dict[Any, dict[str, Any]], fragment: dict[str, Any]) -> None:
+    # Keyed by the fragment's index (never a list padded up to it: an index of 10**20 must cost nothing).
     position = fragment.get("index")
-    position = position if isinstance(position, int) and not isinstance(position, bool) else len(calls)
-    while len(calls) <= position:
-        calls.append({"id": None, "type": "function", "function": {"name": None, "arguments": ""}})
-    call = calls[position]
+    key = position if isinstance(position, int) and not isinstance(position, bool) else ("arrival", len(calls))
+    call = calls.setdefault(key, {"id": None, "type": "function", "function": {"name": None, "arguments": ""}})
     if fragment.get("id") and not call["id"]:
         call["id"] = fragment["id"]
     if isinstance(fragment.get("type"), str):
@@ -38,6 +37,13 @@ def _merge_tool_call(calls: list[dict[str, Any]], fragment: dict[str, Any]) -> N
         call["function"]["name"] = function["name"]
     if isinstance(function.get("arguments"), str):
         call["function"]["arguments"] += function["arguments"]
+
+
+def _in_order(slots: dict[Any, Any]) -> list[Any]:
+    """The values of ``slots`` by key: integer keys ascending, then the others in arrival order."""
+    numbered = sorted(k for k in slots if isinstance(k, int) and not isinstance(k, bool))
+    others = [v for k, v in slots.items() if not (isinstance(k, int) and not isinstance(k, bool))]
+    return [slots[k] for k in numbered] + others
 
 
 def _merge_audio(message: dict[str, Any], audio: dict[str, Any]) -> None:
@@ -68,7 +74,8 @@ def reassemble_chat(events: list[SseEvent]) -> dict[str, Any] | None:
     for key in ("system_fingerprint", "service_tier"):
         if key in first:
             out[key] = first[key]
-    choices: dict[int, dict[str, Any]] = {}
+    choices: dict[Any, dict[str, Any]] = {}
+    calls: dict[Any, dict[Any, dict[str, Any]]] = {}  # tool-call fragments by choice, then by call index
     for chunk in chunks:
         if isinstance(chunk.get("usage"), dict):
             out["usage"] = chunk["usage"]
@@ -76,7 +83,9 @@ def reassemble_chat(events: list[SseEvent]) -> dict[str, Any] | None:
             if not isinstance(choice, dict):
                 continue
             index = choice.get("index", 0)
-            slot = choices.setdefault(index, _new_choice(index))
+            # A key of any type a server may send (a list is unhashable): the grammar checks judge the index.
+            slot_key = index if isinstance(index, (int, str)) or index is None else repr(index)
+            slot = choices.setdefault(slot_key, _new_choice(index))
             delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
             message = slot["message"]
             if delta.get("role") and not message["role"]:
@@ -86,13 +95,15 @@ def reassemble_chat(events: list[SseEvent]) -> dict[str, Any] | None:
                     message[key] = (message[key] or "") + delta[key]
             for fragment in delta.get("tool_calls") if isinstance(delta.get("tool_calls"), list) else []:
                 if isinstance(fragment, dict):
-                    _merge_tool_call(message.setdefault("tool_calls", []), fragment)
+                    _merge_tool_call(calls.setdefault(slot_key, {}), fragment)
             if isinstance(delta.get("audio"), dict):
                 _merge_audio(message, delta["audio"])
             if choice.get("finish_reason"):
                 slot["finish_reason"] = choice["finish_reason"]
-    order = sorted(choices, key=lambda i: (0, i, "") if isinstance(i, int) else (1, 0, str(i)))
-    out["choices"] = [choices[i] for i in order]
+    for slot_key, merged in calls.items():
+        if merged:
+            choices[slot_key]["message"]["tool_calls"] = _in_order(merged)
+    out["choices"] = _in_order(choices)
     return out
 
 

@@ -7,8 +7,8 @@ A run writes two files side by side:
   then ``{"result": record}`` per cell, then ``{"end": {...}}`` when the run finishes (absent when the process
   was killed outright);
 - ``results.json``: ``{"format", "run", "summary", "results"}``, rewritten atomically (a temporary file then
-  a rename) at most once a second while the run goes on, and once more at the end, with ``run.interrupted``
-  and ``run.progress`` saying how far it got.
+  a rename) at most once a second (and in at most 5% of the run's time) while the run goes on, and once more
+  at the end, with ``run.interrupted`` and ``run.progress`` saying how far it got.
 
 Each record is a ``CaseResult.as_dict()`` (``conformance.verdicts.results.result_from_dict`` reads it back)
 plus what reports need without recomputing: ``client`` and ``sdk_version``, ``run`` (the run's id),
@@ -33,6 +33,7 @@ FORMAT = "conformance.results.v2"
 OLD_FORMATS = ("conformance.results.v1",)
 REPORT_FORMAT = "conformance.report.v1"  # ``conformance report --json``: merged runs, readable here too
 COUNTED_ROLES = ("root", "case")
+COST_SHARE = 20  # a running results.json is rewritten after at least 20x the time its last rewrite took
 
 
 class ResultsError(ValueError):
@@ -151,6 +152,7 @@ class ResultsWriter:
         self.records: list[dict[str, Any]] = []
         self.every = every
         self._written = 0.0
+        self._cost = 0.0  # seconds the last rewrite of results.json took
         self.lines_path = self.directory / "results.jsonl"
         self.json_path = self.directory / "results.json"
         self._lines = self.lines_path.open("w", encoding="utf-8")
@@ -162,8 +164,10 @@ class ResultsWriter:
         self._lines.flush()
 
     def _rewrite(self) -> None:
+        started = time.monotonic()
         write_results(self.json_path, self.run, self.records)
         self._written = time.monotonic()
+        self._cost = self._written - started
 
     def planned(self, count: int) -> None:
         """How many cells the run means to measure."""
@@ -175,7 +179,9 @@ class ResultsWriter:
         self.records.append(kept)
         self.run["progress"]["done"] = len(self.records)
         self._line({"result": kept})
-        if time.monotonic() - self._written >= self.every:
+        # at most every ``every`` seconds, and never more than 1/COST_SHARE of the time: each rewrite
+        # holds all the records so far, so a fixed interval would make a long run quadratic
+        if self.every <= 0 or time.monotonic() - self._written >= max(self.every, self._cost * COST_SHARE):
             self._rewrite()
         return kept
 

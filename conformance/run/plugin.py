@@ -24,11 +24,13 @@ from conformance.reports import matrix as report
 from conformance.reports.results_file import ResultsWriter
 from conformance.requests.validation import check_cases
 from conformance.run.plan import RunSpec, choose_targets, plan
-from conformance.run import preflight, safety
+from conformance.run import preflight, safety, status
 from conformance.transport import vcr as cassettes
 from conformance.transport.http import Limits, make_client, sender
 
 RESULT_KEY = "conformance_result"
+KNOWN_GAP = pytest.StashKey[str]()  # set by the suite on an item whose verdict is a known gap: the xfail reason
+NOTHING_TO_RUN = "nothing to run: no case matches the chosen targets, capabilities, API and options"
 CLIENTS = ("raw", "sdk")
 
 
@@ -76,6 +78,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--allow-missing", action="store_true",
                     help="replay: a cassette missing for a target with expectations is not-recorded, not a failure "
                          "(partial recordings)")
+    group.addoption("--poll-timeout", type=float, default=None, metavar="SECONDS",
+                    help="live runs and recordings: the longest any poll waits for eventual consistency (default: "
+                         "each case's own timeout); a route the target does not have is never waited for")
+    group.addoption("--concurrency", type=int, default=1, metavar="N",
+                    help="live runs: run up to N cases at once on threads (default 1; a target's `concurrency` in "
+                         "the targets file caps its own)")
     group.addoption("--client", choices=CLIENTS, default="raw",
                     help="send through raw HTTP (default) or the installed official openai SDK (the SDK lane)")
 
@@ -195,6 +203,12 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 pytest.exit(f"preflight stopped the run: {found.stop}", returncode=pytest.ExitCode.USAGE_ERROR)
 
 
+def replays_directly(settings: Settings) -> bool:
+    """Raw-HTTP replay answers from cassettes through an httpx2 transport (``transport.replay``), without
+    vcrpy's per-item patching; recording, and the SDK lane (its own HTTP client), go through pytest-recording."""
+    return settings.replay and settings.client == "raw"
+
+
 def settings_of(config: pytest.Config) -> Settings:
     return config.stash[SETTINGS]
 
@@ -227,13 +241,35 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
                                            id=f"case-file-error/{Path(spec.path).name}"))
             continue
         marks = [pytest.mark.conformance]
-        if not settings.live:
+        if not settings.live and not replays_directly(settings):
             # pytest-recording: the cassette of this item, by absolute path
             marks += [pytest.mark.vcr, pytest.mark.default_cassette(str(spec.cassette.with_suffix("")))]
         if settings.replay:
             marks.append(pytest.mark.block_network)
         params.append(pytest.param(spec, id=spec.id, marks=marks))
+    if not params:  # a usage error of its own (exit status 2), not an empty run that passes
+        params.append(pytest.param(NOTHING_TO_RUN, id="nothing-to-run"))
     metafunc.parametrize("conformance_spec", params)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    """Tag an item's report for the exit status (``conformance.run.status``): a bad case file is input, an
+    exception the suite did not raise on purpose is an internal error. A known gap (``KNOWN_GAP``) ends as
+    xfail, as ``pytest.xfail(reason)`` would, without the traceback pytest builds for a raised xfail."""
+    report = yield
+    reason = item.stash.get(KNOWN_GAP, None)
+    if reason is not None and call.when == "call" and report.passed:
+        report.outcome, report.wasxfail = "skipped", reason
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "conformance_spec" not in params:
+        return report  # not a conformance item (the project's own tests load this plugin too)
+    spec = params["conformance_spec"]
+    if isinstance(spec, (list, str)) and call.when == "call":  # a bad case file; nothing to run
+        report.user_properties.append((status.TAG, status.INPUT_TAG))
+    elif call.excinfo is not None and status.is_internal(call.excinfo.value):
+        report.user_properties.append((status.TAG, status.INTERNAL_TAG))
+    return report
 
 
 class Collector:
@@ -246,6 +282,8 @@ class Collector:
         self.refused: list[str] = []  # reports deleted by the final scan for secrets
         self.log: ResultsWriter | None = None  # results.jsonl / results.json, written as results arrive
         self.planned: int | None = None
+        self.input_error = False  # a case file or cassette that could not be read (exit status 2)
+        self.internal_error = False  # the harness raised (exit status 3)
 
     def _keep(self, record: dict[str, Any]) -> None:
         """Write a result as it arrives, so an interrupted run keeps what it measured."""
@@ -260,6 +298,14 @@ class Collector:
             self.log.planned(self.planned)
         self.log.add(record)
 
+    def _unexpected_setup_error(self, record: dict[str, Any]) -> bool:
+        """An ``error`` cell (the setup: nothing answered, a refused key) of a target with no expectations: nothing
+        was judged there, so the run must not exit 0 (with expectations, an unknown error is a difference: 1)."""
+        from conformance.verdicts import expectations
+
+        return (record.get("verdict") == "error"
+                and not expectations.load(self.settings.expectations, record["target"]).exists)
+
     @pytest.hookimpl
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.planned = sum(1 for item in session.items if "conformance_spec" in getattr(item, "fixturenames", ()))
@@ -271,7 +317,11 @@ class Collector:
     @pytest.hookimpl
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         for key, value in report.user_properties:
+            if key == status.TAG:
+                self.input_error |= value == status.INPUT_TAG
+                self.internal_error |= value == status.INTERNAL_TAG
             if key == RESULT_KEY and report.when in ("call", "setup"):
+                self.input_error |= status.is_input_error(value) or self._unexpected_setup_error(value)
                 self.settings.results.append(value)
                 if not hasattr(self.settings.config, "workerinput"):
                     self._keep(value)
@@ -279,17 +329,21 @@ class Collector:
     @pytest.hookimpl
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         settings = self.settings
-        if hasattr(session.config, "workerinput") or not settings.results:
+        if hasattr(session.config, "workerinput"):
             return  # an xdist worker: the controller writes the reports
+        # exit status: unreadable input 2, a harness error 3 (conformance.run.status; the highest applies)
+        session.exitstatus = status.escalate(session.exitstatus, self.input_error, self.internal_error)
+        if not settings.results:
+            return
         run = None
         if self.log is not None:  # interrupted (Ctrl-C, SIGINT): pytest still calls this hook, with status 2
             run = self.log.finish(interrupted=session.exitstatus == pytest.ExitCode.INTERRUPTED,
-                                  exit_status=int(session.exitstatus))
+                                  exit_status=status.from_pytest(session.exitstatus))
         self.written = report.write_reports(self.log.records if self.log else settings.results, settings.reports,
                                             client=settings.client_info(), run=run)
         # The final scan: a report that still holds a secret is deleted, and the run fails saying so.
         self.refused = safety.refuse_secrets([*self.written.values(), *([self.log.lines_path] if self.log else [])])
-        if self.refused and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+        if self.refused and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if session.config.getoption("--update-expectations"):
             from conformance.verdicts import expectations
@@ -300,9 +354,14 @@ class Collector:
                 by_target.setdefault(record["target"], []).append(result_from_dict(record))
             for target, results in by_target.items():
                 try:
-                    expectations.write(settings.expectations, target, results, client=settings.client)
+                    blessed = expectations.write(settings.expectations, target, results, client=settings.client)
                 except expectations.BlessingError as exc:
                     self.problems.append(str(exc))
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+                    continue
+                refused = safety.refuse_secrets([blessed])  # the final scan covers the expectations written too
+                self.refused += refused
+                if refused and session.exitstatus == pytest.ExitCode.OK:
                     session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     @pytest.hookimpl
@@ -314,7 +373,7 @@ class Collector:
         for problem in self.problems:
             terminalreporter.write_line(f"expectations not updated: {problem}", red=True)
         for refused in self.refused:
-            terminalreporter.write_line(f"secret found in a report: {refused}", red=True)
+            terminalreporter.write_line(f"secret found in a file the run wrote: {refused}", red=True)
         for path in cassettes.unsaved:
             terminalreporter.write_line(f"cassette not written (its case did not complete): {path}", yellow=True)
         if not self.settings.results:

@@ -76,6 +76,13 @@ def run(target: Target, send: Send) -> Preflight:
                 else "no key is configured: give the variable that holds it with --api-key-env NAME")
         found.stop = f"the target refused the credentials ({refused[0].status} on {refused[0].path}); {hint}"
         return found
+    answered = [e for e in (models, *probes.values()) if e.status is not None]
+    if answered and not any(e.json is not None or e.is_sse for e in answered):
+        first = answered[0]
+        found.stop = (f"{target.base_url} does not answer like an API: {first.status} "
+                      f"{first.content_type or 'with no content type'} on {first.path} and no JSON anywhere "
+                      f"(a web page or another service?); check the base URL")
+        return found
     found.absent = [api for api, exchange in probes.items() if not _answers(exchange)]
     if len(found.absent) == len(APIS):
         other = replace(target, base_url=_alternative(target.base_url))

@@ -10,6 +10,7 @@ policy to the findings.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from conformance.api.endpoints import other_api
@@ -17,7 +18,7 @@ from conformance.cases.model import Case, Step
 from conformance.cases.targets import Target
 from conformance.checks import CHECKS, CheckContext, implicit_checks, run_check
 from conformance.checks.findings import Failure, Verdict
-from conformance.checks.http import status_matches
+from conformance.checks.http import missing_route, status_matches
 from conformance.checks.registry import Companion
 from conformance.observations.observation import result_object
 from conformance.requests.multipart import upload_of
@@ -51,7 +52,8 @@ def companions(case: Case, api: str, stream: bool) -> list[tuple[str, str, bool]
 
 def _run_steps(case: Case, api: str, target: Target, send: Sender, stream: bool,
                sleep: Callable[[float], None], prefix: str = "",
-               run_id: str | None = None) -> tuple[dict[str, Exchange], list[Failure]]:
+               run_id: str | None = None,
+               budget: PollBudget | None = None) -> tuple[dict[str, Exchange], list[Failure]]:
     exchanges: dict[str, Exchange] = {}
     results: dict[str, Any] = {}
     problems: list[Failure] = []
@@ -76,7 +78,7 @@ def _run_steps(case: Case, api: str, target: Target, send: Sender, stream: bool,
         sent = Step(**{**step.__dict__, "path": path, "name": prefix + step.name})
         exchange, unmet = send(target, sent, body), None
         if waits_for:
-            exchange, unmet = poll(waits_for, exchange, lambda: send(target, sent, body), sleep)
+            exchange, unmet = poll(waits_for, exchange, lambda: send(target, sent, body), sleep, budget)
             if unmet:  # information: the checks judge the last answer (and what follows from it)
                 problems.append(Failure("poll", f"step {sent.name!r}: {unmet}", Verdict.PASS, sent.name))
         exchanges[prefix + step.name] = exchange
@@ -87,8 +89,22 @@ def _run_steps(case: Case, api: str, target: Target, send: Sender, stream: bool,
     return exchanges, problems
 
 
+@dataclass(frozen=True)
+class PollBudget:
+    """Bounds on waiting, for runs where time passes (live, recording); replay answers the recorded polls.
+
+    ``timeout``: the longest any poll waits (seconds), whatever its case allows (None: the case's own).
+    ``absent_route``: stop after this many answers in a row saying the route itself does not exist
+    (``checks.http.missing_route``: a bare 404/405 naming no object or model), which no wait changes; a 404
+    naming the object (OpenAI's eventual consistency) is still waited for.
+    """
+
+    timeout: float | None = None
+    absent_route: int | None = 2
+
+
 def poll(spec: dict[str, Any], first: Exchange, again: Callable[[], Exchange],
-         sleep: Callable[[float], None]) -> tuple[Exchange, str | None]:
+         sleep: Callable[[float], None], budget: PollBudget | None = None) -> tuple[Exchange, str | None]:
     """Repeat a request while its answer is not yet the one ``spec`` waits for, within its budget.
 
     ``until_status``: poll while the status differs (default 200). ``until``: poll while a 2xx JSON answer's
@@ -98,16 +114,23 @@ def poll(spec: dict[str, Any], first: Exchange, again: Callable[[], Exchange],
     unmet when ``until`` was not reached (a note: the case's checks judge that last answer).
     """
     wanted = spec.get("until")
-    deadline = time.monotonic() + float(spec.get("timeout", 0))
-    tries, budget = 1, int(spec.get("tries") or 10**6)
-    delay, exchange = 0.5, first
+    timeout = float(spec.get("timeout", 0))
+    if budget is not None and budget.timeout is not None:
+        timeout = min(timeout, budget.timeout)
+    deadline = time.monotonic() + timeout
+    most = int(spec.get("tries") or 10**6)
+    absent_limit = budget.absent_route if budget is not None else None
+    absent = int(missing_route(first))
+    tries, delay, exchange = 1, 0.5, first
 
     def waiting(answer: Exchange) -> bool:
         if wanted is None:
             return answer.status not in (None, spec.get("until_status", 200))
         return answer.ok and not until_met(answer.json, wanted)
 
-    while waiting(exchange) and time.monotonic() < deadline and tries < budget:
+    while waiting(exchange) and time.monotonic() < deadline and tries < most:
+        if absent_limit and absent >= absent_limit:
+            break  # the route is absent: no wait brings it
         sleep(delay)
         delay = min(delay * 2, 4)
         retry = again()
@@ -115,6 +138,7 @@ def poll(spec: dict[str, Any], first: Exchange, again: Callable[[], Exchange],
         if retry.status is None:
             break  # keep the last answer (in replay: the recorded polls are used up)
         exchange = retry
+        absent = absent + 1 if missing_route(exchange) else 0
     if wanted is not None and waiting(exchange):
         return exchange, (f"{wanted} not reached after {tries} tries within {spec.get('timeout', 0)} s "
                           f"(last answer: {exchange.excerpt(160)})")
@@ -234,7 +258,7 @@ def result_without_run(case: Case, api: str, target: Target, *, stream: bool, fa
 
 def run_case(case: Case, api: str, target: Target, send: Sender, *, stream: bool = False,
              sleep: Callable[[float], None] = time.sleep, profile: str | None = None,
-             run_id: str | None = None) -> CaseResult:
+             run_id: str | None = None, poll_budget: PollBudget | None = None) -> CaseResult:
     """Run and judge ``case`` on ``api`` against ``target``, sending each request with ``send``; ``run_id``
     is ``${run.id}`` (in replay: the recording's)."""
     started = time.monotonic()
@@ -242,10 +266,11 @@ def run_case(case: Case, api: str, target: Target, send: Sender, *, stream: bool
     exchanges: dict[str, Exchange] = {}
     problems: list[Failure] = []
     for prefix, companion_api, companion_stream in companions(case, api, stream):
-        found, trouble = _run_steps(case, companion_api, target, send, companion_stream, sleep, prefix + ".", run_id)
+        found, trouble = _run_steps(case, companion_api, target, send, companion_stream, sleep, prefix + ".", run_id,
+                                    poll_budget)
         exchanges.update(found)
         problems += trouble
-    found, trouble = _run_steps(case, api, target, send, stream, sleep, run_id=run_id)
+    found, trouble = _run_steps(case, api, target, send, stream, sleep, run_id=run_id, budget=poll_budget)
     exchanges.update(found)
     problems += trouble
     failures = problems + judge(case, api, exchanges, profile=profile or target.profile,

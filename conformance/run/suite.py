@@ -8,6 +8,7 @@ the reports, and passes when the verdict is the one known for that target
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any, Iterator
 
@@ -19,10 +20,11 @@ from conformance.cases.model import CaseFileError
 from conformance.cases.targets import REPLAY_PORT, Target
 from conformance.requests.placeholders import new_run_id
 from conformance.checks.findings import Failure, Verdict
+from conformance.run.concurrent import CaseRunner
 from conformance.run.plan import RunSpec
-from conformance.run.plugin import RESULT_KEY, settings_of
-from conformance.run.runner import Sender, result_without_run, run_case
-from conformance.transport import vcr
+from conformance.run.plugin import KNOWN_GAP, RESULT_KEY, replays_directly, settings_of
+from conformance.run.runner import PollBudget, Sender, result_without_run, run_case
+from conformance.transport import replay, vcr
 from conformance.transport.http import make_client, sender
 from conformance.transport.servers import RunningServer, ServerError
 from conformance.verdicts import expectations
@@ -75,11 +77,20 @@ def send_step(request: pytest.FixtureRequest, http_client: httpx2.Client) -> Sen
     return sender(http_client, settings_of(request.config).limits)
 
 
+_SERVERS = threading.Lock()  # cases run on threads with --concurrency: one start per server
+
+
 def _start_server(spec: RunSpec, servers: dict[str, RunningServer]) -> Target:
     """The target bound to its local server, started on first use (a failed start is not retried per item)."""
     name = spec.target.server
     if not name:
         return spec.target
+    with _SERVERS:
+        return _bind_server(spec, servers)
+
+
+def _bind_server(spec: RunSpec, servers: dict[str, RunningServer]) -> Target:
+    name = spec.target.server
     if name not in servers:
         try:
             servers[name] = RunningServer(name).start()
@@ -131,15 +142,68 @@ def _describe(result: CaseResult) -> str:
     return "\n".join(lines)
 
 
-def test_conformance(conformance_spec: RunSpec | list[CaseFileError], request: pytest.FixtureRequest,
-                     local_servers: dict[str, RunningServer], send_step: Sender, run_id: str) -> None:
+def known_gap(request: pytest.FixtureRequest, reason: str) -> None:
+    """Mark the item a known gap: the plugin reports it as xfail once the test returns (``plugin.KNOWN_GAP``).
+    Nothing is raised: pytest would build a traceback for ``pytest.xfail`` (reading and parsing the source),
+    the costliest part of a replayed item."""
+    request.node.stash[KNOWN_GAP] = reason
+
+
+@pytest.fixture(scope="session")
+def case_runner(request: pytest.FixtureRequest) -> Iterator[CaseRunner | None]:
+    """Live runs with ``--concurrency N`` (N > 1, not under xdist): the pool that runs the cases beside each
+    other (``conformance.run.concurrent``); None otherwise."""
+    settings = settings_of(request.config)
+    workers = request.config.getoption("--concurrency")
+    if not settings.live or workers <= 1 or hasattr(request.config, "workerinput"):
+        yield None
+        return
+    runner = CaseRunner(workers, {t.name: t.concurrency for t in settings.targets() if t.concurrency})
+    yield runner
+    runner.close()
+
+
+def _live_case(spec: RunSpec, settings: Any, servers: dict[str, RunningServer], send: Sender,
+               run_id: str) -> CaseResult:
+    """Run one case against its live target (its local server started on first use)."""
+    target = _start_server(spec, servers)
+    result = run_case(spec.case, spec.api, target, send, stream=spec.stream, sleep=time.sleep,
+                      profile=settings.profile, run_id=_run_id(spec, True, settings.record_mode, run_id),
+                      poll_budget=poll_budget(settings))
+    result.cassette = None
+    return result
+
+
+def poll_budget(settings: Any) -> PollBudget | None:
+    """How long polls may wait: bounded in live runs and recordings (``--poll-timeout``; a route that is absent
+    is not waited for); None in replay, which answers the polls as recorded."""
+    if settings.replay:
+        return None
+    return PollBudget(timeout=settings.config.getoption("--poll-timeout"))
+
+
+def _live_specs(items: list[pytest.Item]) -> list[RunSpec]:
+    """The planned cases of a session that will run live (not those a target declares unsafe to run)."""
+    specs = [getattr(item, "callspec", None) and item.callspec.params.get("conformance_spec") for item in items]
+    return [spec for spec in specs if isinstance(spec, RunSpec)
+            and not any(f in spec.target.never_run for f in spec.case.requires)]
+
+
+def test_conformance(conformance_spec: RunSpec | list[CaseFileError] | str, request: pytest.FixtureRequest,
+                     local_servers: dict[str, RunningServer], send_step: Sender, run_id: str,
+                     case_runner: CaseRunner | None) -> None:
     """Run one case x API x target and compare its verdict with the target's known one."""
     if isinstance(conformance_spec, list):
         pytest.fail("bad case file:\n" + "\n".join(f"  {error}" for error in conformance_spec), pytrace=False)
+    if isinstance(conformance_spec, str):  # plugin.NOTHING_TO_RUN: a usage error (exit status 2)
+        pytest.fail(conformance_spec, pytrace=False)
     spec = conformance_spec
     settings = settings_of(request.config)
     known = expectations.load(settings.expectations, spec.target.name, client=settings.client)
     unsafe = [f for f in spec.case.requires if f in spec.target.never_run]
+    if replays_directly(settings) and not unsafe and spec.cassette.exists():
+        # raw replay: the cassette answers through an httpx2 transport (recording patches httpx2 with vcrpy)
+        send_step = sender(replay.replay_client(spec.cassette, settings.limits.timeout()), settings.limits)
     if unsafe:
         result = _declared_not_run(spec, unsafe)
     elif settings.replay and not spec.cassette.exists():
@@ -148,6 +212,15 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError], request: p
         result = _not_recorded(spec, committed)
     elif settings.replay and vcr.load_problem(spec.cassette):
         result = _unreadable(spec, vcr.load_problem(spec.cassette))
+    elif case_runner is not None:  # --concurrency: this case runs on the pool, beside the others
+        def run(one: RunSpec) -> CaseResult:
+            return _live_case(one, settings, local_servers, send_step, run_id)
+
+        case_runner.start(_live_specs(request.session.items), run)
+        try:
+            result = case_runner.result(spec, run)
+        except ServerError as exc:
+            pytest.fail(f"cannot start {spec.target.server}: {exc}", pytrace=False)
     else:
         target = spec.target.bound(REPLAY_PORT) if spec.target.server else spec.target
         if not settings.replay:
@@ -158,7 +231,8 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError], request: p
         # replay never sleeps: polls are answered from the cassette in recorded order
         sleep = (lambda _s: None) if settings.replay else time.sleep
         result = run_case(spec.case, spec.api, target, send_step, stream=spec.stream, sleep=sleep,
-                          profile=settings.profile, run_id=_run_id(spec, settings.live, settings.record_mode, run_id))
+                          profile=settings.profile, run_id=_run_id(spec, settings.live, settings.record_mode, run_id),
+                          poll_budget=poll_budget(settings))
         result.cassette = None if settings.live else str(spec.cassette)
         if not settings.live and not settings.replay:
             vcr.mark_completed(spec.cassette)  # the case completed: its cassette may be written
@@ -177,9 +251,10 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError], request: p
         expected = observed  # nothing is known about this target yet: report its verdicts, fail only on suite errors
         errors = [f for f in counted(result.failures) if f.verdict is Verdict.ERROR]
         if errors and all(is_setup(f) for f in errors):
-            pytest.xfail(redaction.redact(f"setup: {errors[0].message}"[:300]))
+            return known_gap(request, redaction.redact(f"setup: {errors[0].message}"[:300]))
     ending, why = expectations.outcome(expected, observed)
     if ending == "fail":
         pytest.fail(redaction.redact(f"{why}\n{_describe(result)}"), pytrace=False)
     if ending == "xfail":
-        pytest.xfail(redaction.redact(f"{why}: " + "; ".join(f"{f.check}: {f.message}" for f in result.failures)[:300]))
+        known_gap(request, redaction.redact(f"{why}: " + "; ".join(f"{f.check}: {f.message}"
+                                                                 for f in result.failures)[:300]))

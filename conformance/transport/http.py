@@ -111,6 +111,11 @@ def _read(response: httpx2.Response, started: float, limits: Limits) -> tuple[st
     size = 0
     problem: str | None = None
     remaining = limits.total - (time.monotonic() - started)
+    if isinstance(response.stream, httpx2.ByteStream):  # already in memory (a replayed answer): nothing can hang
+        data = response.read()  # as the loop below would: the one chunk kept, the bound reported
+        if len(data) > limits.max_bytes:
+            problem = f"{TOO_LARGE}: the answer exceeded {limits.max_bytes:,} bytes; reading stopped"
+        return data.decode(response.encoding or "utf-8", errors="replace"), problem
     # A watchdog closes the response at the deadline, so a server that trickles or never ends cannot hold the
     # run past it (a blocking read returns when its connection closes).
     expired = threading.Event()

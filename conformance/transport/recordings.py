@@ -52,6 +52,7 @@ class Recorded:
     exchange: Exchange
     date: str | None = None  # the recorded ``Date`` header (or Ruby VCR's ``recorded_at``)
     problem: str | None = None  # why the response body could not be read, if it could not
+    malformed: str | None = None  # why this is not a readable interaction at all (an input error, not a verdict)
 
 
 def is_cassette_name(path: Path) -> bool:
@@ -315,10 +316,25 @@ def _body_problem(text: str, headers: dict[str, str]) -> str | None:
     return None
 
 
-def _decode_interaction(cassette: str, index: int, raw: Any) -> Recorded:
+def _malformed(raw: Any) -> str | None:
+    """Why ``raw`` is not a readable interaction (what the request is cannot be told), or None."""
     if not isinstance(raw, dict):
-        exchange = Exchange(method="", url="")
-        return Recorded(cassette, index, exchange, problem="not an interaction (no request/response mapping)")
+        return f"not an interaction: a {type(raw).__name__}, not a mapping with request and response"
+    request = raw.get("request")
+    if not isinstance(request, dict):
+        return f"its request is a {type(request).__name__}, not a mapping"
+    uri, method = request.get("uri", request.get("url")), request.get("method")
+    if not isinstance(uri, str) or not uri:
+        return f"its request has no uri (found {type(uri).__name__})"
+    if not isinstance(method, str) or not method:
+        return f"its request has no method (found {type(method).__name__})"
+    return None
+
+
+def _decode_interaction(cassette: str, index: int, raw: Any) -> Recorded:
+    malformed = _malformed(raw)
+    if malformed:
+        return Recorded(cassette, index, Exchange(method="", url=""), problem=malformed, malformed=malformed)
     request = raw.get("request") if isinstance(raw.get("request"), dict) else {}
     response = raw.get("response") if isinstance(raw.get("response"), dict) else {}
     request_headers = _headers(request.get("headers"))

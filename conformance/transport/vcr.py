@@ -237,9 +237,38 @@ def vcr_config() -> dict[str, Any]:
     }
 
 
+# HTTP libraries vcrpy tries to import each time it enters a cassette, to patch them when present.
+VCR_OPTIONAL_LIBRARIES = ("botocore", "boto3", "urllib3", "requests", "httplib2", "tornado", "aiohttp", "httpx",
+                          "httpx_curl_cffi", "pyreqwest")
+
+
+def skip_absent_libraries(names: tuple[str, ...] = VCR_OPTIONAL_LIBRARIES) -> list[str]:
+    """Mark the libraries of ``names`` that are not installed as absent (``sys.modules[name] = None``), so the
+    ``import`` vcrpy tries for each of them on every cassette fails at once instead of searching every folder
+    of ``sys.path`` again (a failed import is not cached by Python). Returns the names marked. Installed ones,
+    and ones already imported, are left alone."""
+    import importlib.util
+    import sys
+
+    marked = []
+    for name in names:
+        if name in sys.modules:
+            continue
+        try:
+            absent = importlib.util.find_spec(name) is None
+        except (ImportError, ValueError):
+            absent = False
+        if absent:
+            sys.modules[name] = None  # type: ignore[assignment]  # Python's own "known absent" marker
+            marked.append(name)
+    return marked
+
+
 def configure_vcr(vcr: Any, only_completed: bool = False) -> None:
     """Register our matchers, serializer and persister on a VCR instance (pytest-recording's hook calls this);
-    ``only_completed``: write a cassette only once ``mark_completed`` was called for it (the suite's runs)."""
+    ``only_completed``: write a cassette only once ``mark_completed`` was called for it (the suite's runs).
+    HTTP libraries vcrpy would look for on every cassette are looked for once (``skip_absent_libraries``)."""
+    skip_absent_libraries()
     vcr.register_matcher("conformance_path", path_matcher)
     vcr.register_matcher("conformance_json_body", json_body_matcher)
     vcr.register_serializer("yaml", ReadableYamlSerializer)

@@ -18,6 +18,7 @@ closes shows up too. ``known`` is regenerated from a run with ``conformance run 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -119,7 +120,15 @@ def load(directory: str | Path, target: str, client: str = "raw") -> Expectation
 def _load_file(path: Path) -> Expectations:
     if not path.exists():
         return Expectations()
-    data = load_yaml(path.read_text(encoding="utf-8")) or {}
+    return _parse(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=64)
+def _parse(text: str) -> Expectations:
+    """One expectations file's text, parsed once per process: a run asks for its target's expectations on
+    every item, and the file is read each time (cheap) but parsed only when its text changed. The result is
+    shared: callers read it, never change it."""
+    data = load_yaml(text) or {}
     known = {}
     for key, value in (data.get("known") or {}).items():
         value = value if isinstance(value, dict) else {"verdict": value}

@@ -96,9 +96,9 @@ def judge(failure: Failure, api: str | None, recorded: dt.date | None, history: 
         found = _stale(failure, api, recorded, table, missing.protocol, PROTOCOL if missing.roles else None)
         if found is not None:
             return found
-    if failure.verdict == Verdict.FAIL:
-        return failure
-    # the audit knows two outcomes for a failing finding: any other verdict (unsupported, ignored, error) is a failure
+    if failure.verdict in (Verdict.FAIL, Verdict.ERROR):
+        return failure  # an error is the suite's own (a check that crashed): never blamed on the recording
+    # the audit judges recordings, not capabilities: an unsupported or ignored finding is a failure of the answer
     return replace(failure, verdict=Verdict.FAIL)
 
 

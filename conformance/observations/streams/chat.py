@@ -2,7 +2,7 @@
 
 Rule families:
   framing     ``data:`` lines only, JSON objects, ending with exactly one ``data: [DONE]``
-  schema      each chunk against ``specs/contracts/<profile>/chat.completion.chunk.json``
+  schema      each chunk against ``conformance/specs/contracts/<profile>/chat.completion.chunk.json``
   chunks      ``object`` value; the same ``id``, ``created``, ``model`` on every chunk; the role
               first; exactly one ``finish_reason`` per choice, and nothing after it
   tool_calls  fragments keyed by ``index``: id and name once, argument pieces that are strings

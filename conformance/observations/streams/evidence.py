@@ -10,7 +10,7 @@ which tests/test_audit_corpus.py checks on every run), and what it deliberately 
 ``benchmarks/leave_one_out.py`` refits them when that project is held out.
 
 The contract side (which fields each event and chunk must carry) has its evidence in the contracts
-themselves (``x-evidence`` on every node with ``required``, ``specs/contracts/README.md``).
+themselves (``x-evidence`` on every node with ``required``, ``conformance/specs/contracts/README.md``).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ open output items, content parts and summary parts, and files each deviation
 under its rule family:
 
   framing     ``event:`` line equals ``type``; JSON data; ``[DONE]`` per profile
-  schema      each event against ``specs/contracts/<profile>/events/<schema>.json``;
+  schema      each event against ``conformance/specs/contracts/<profile>/events/<schema>.json``;
               the terminal response against the ``response`` contract
   sequence    ``sequence_number`` on every event, from 0 by one (openai) or rising
   envelope    created (or queued) first, in_progress, exactly one terminal event, last

@@ -76,12 +76,19 @@ def _installed(path: Path, what: str) -> str:
     return str(path)
 
 
+AIMOCK_LATENCY_ENV = "CONFORMANCE_AIMOCK_LATENCY_MS"  # injected latency of every aimock the suite starts (ms)
+
+
 def _aimock(*fixture_dirs: str) -> Callable[[Launch], tuple[list[str], dict[str, str]]]:
     """aimock with fixture folders in order (-f is repeatable; the first matching fixture wins)."""
     def build(launch: Launch) -> tuple[list[str], dict[str, str]]:
         binary = _installed(servers_dir() / "aimock" / "node_modules" / ".bin" / "llmock", "aimock")
         folders = [arg for folder in fixture_dirs for arg in ("-f", str(FIXTURES / folder))]
-        return [binary, *folders, "-h", "127.0.0.1", "-p", str(launch.port)], dict(os.environ)
+        # benchmarks/live_bench.py: aimock's own --chaos-latency (a delay before handling each request) stands in
+        # for a real model's answer time
+        latency = os.environ.get(AIMOCK_LATENCY_ENV, "").strip()
+        chaos = ["--chaos-latency", str(int(latency))] if latency else []
+        return [binary, *folders, "-h", "127.0.0.1", "-p", str(launch.port), *chaos], dict(os.environ)
     return build
 
 

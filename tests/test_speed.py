@@ -1,0 +1,268 @@
+"""The speed-ups of issue 15 keep behaviour: each is shown to do what the slow path did, and to do less.
+
+Replay (expectations parsed once, known gaps reported as xfail without a traceback, absent HTTP libraries
+looked for once, the cassette served through an httpx2 transport with vcrpy's own matching), the results file
+rewritten in a bounded share of the run, live runs (bounded polls, cases on a thread pool, per-target
+concurrency, aimock's injected latency for the benchmark).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from conformance.cases.targets import TargetError, make_target
+from conformance.reports import results_file
+from conformance.run import concurrent
+from conformance.run.runner import PollBudget, poll
+from conformance.transport import replay
+from conformance.transport import vcr as cassettes
+from conformance.transport.exchange import Exchange
+from conformance.transport.http import Limits, _read
+from conformance.verdicts import expectations
+
+ROOT = Path(__file__).resolve().parents[1]
+CASSETTE = ROOT / "cassettes" / "aimock" / "storage" / "delete-stored.chat.yaml"
+
+
+# --- replay ---------------------------------------------------------------------------------------------------
+
+def test_expectations_are_parsed_once_per_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    parsed = []
+    real = expectations.load_yaml
+    monkeypatch.setattr(expectations, "load_yaml", lambda text: parsed.append(text) or real(text))
+    expectations._parse.cache_clear()
+    path = tmp_path / "t.yaml"
+    path.write_text("known:\n  text/hello.chat: {verdict: fail, checks: [status]}\n")
+    first, second = expectations.load(tmp_path, "t"), expectations.load(tmp_path, "t")
+    assert len(parsed) == 1 and first is second and first.known["text/hello.chat"].verdict.value == "fail"
+    path.write_text("known:\n  text/hello.chat: {verdict: unsupported, checks: [status]}\n")  # changed: re-read
+    assert expectations.load(tmp_path, "t").known["text/hello.chat"].verdict.value == "unsupported"
+    assert len(parsed) == 2
+
+
+SPY = """
+import json, sys, pytest
+seen = []
+class Spy:
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call" and hasattr(report, "wasxfail"):
+            seen.append([report.outcome, report.wasxfail, report.longrepr is None])
+pytest.main(["conformance/run/suite.py", "-p", "conformance.run.plugin", "-p", "no:cacheprovider", "-q",
+             "--target", "aimock", "--capability", "storage", "--reports", sys.argv[1]], plugins=[Spy()])
+print(json.dumps(seen))
+"""
+
+
+def test_a_known_gap_is_an_xfail_with_its_reason_and_no_traceback(tmp_path: Path) -> None:
+    """A replayed known gap is reported as pytest reports ``pytest.xfail(reason)`` (outcome skipped, the reason
+    in ``wasxfail``), but with no traceback built (``longrepr`` None)."""
+    proc = subprocess.run([sys.executable, "-c", SPY, str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(seen) >= 5, proc.stdout[-2000:]
+    assert all(outcome == "skipped" and reason.startswith("known ") and no_traceback
+               for outcome, reason, no_traceback in seen), seen
+
+
+def test_absent_http_libraries_are_looked_for_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "conformance_no_such_library_xyz"
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    assert cassettes.skip_absent_libraries((name, "json")) == [name]  # json is installed: left alone
+    assert sys.modules[name] is None and importlib.util.find_spec(name) is None
+    with pytest.raises(ImportError):
+        __import__(name)  # fails at once: Python's own "known absent" marker, no search of sys.path
+    monkeypatch.delitem(sys.modules, name)
+
+
+def _vcrpy_answers(path: Path, requests: list[tuple[str, str, bytes]]) -> list[tuple]:
+    """What vcrpy itself (patching httpx2, as pytest-recording does) answers to ``requests``."""
+    from vcr import VCR
+
+    recorder = VCR(record_mode="none")
+    cassettes.configure_vcr(recorder, only_completed=True)
+    out = []
+    with recorder.use_cassette(str(path), **cassettes.vcr_config()), httpx2.Client() as client:
+        for method, url, body in requests:
+            try:
+                answer = client.request(method, url, content=body)
+                out.append((answer.status_code, dict(answer.headers), answer.text))
+            except Exception as exc:  # noqa: BLE001
+                out.append((type(exc).__name__,))
+    return out
+
+
+def _transport_answers(path: Path, requests: list[tuple[str, str, bytes]]) -> list[tuple]:
+    out = []
+    with replay.replay_client(path) as client:
+        for method, url, body in requests:
+            try:
+                answer = client.request(method, url, content=body)
+                out.append((answer.status_code, dict(answer.headers), answer.text))
+            except Exception as exc:  # noqa: BLE001
+                out.append((type(exc).__name__,))
+    return out
+
+
+def test_the_replay_transport_answers_as_vcrpy_does() -> None:
+    """Every recorded request, then each once more (no repeated playback), then one never recorded: the
+    transport's answers (status, headers, body, or the error) are vcrpy's."""
+    document = cassettes.load_yaml(CASSETTE.read_text())
+    recorded = [(i["request"]["method"], i["request"]["uri"].replace("4020", "9"),  # matched on path, not port
+                 (i["request"].get("body") or "").encode()) for i in document["interactions"]]
+    requests = recorded + recorded[:2] + [("POST", "http://127.0.0.1:9/v1/chat/completions", b'{"model": "x"}')]
+    expected = _vcrpy_answers(CASSETTE, requests)
+    assert _transport_answers(CASSETTE, requests) == expected
+    assert len({answer[0] for answer in expected[:len(recorded)]} - {200, 404}) == 0  # all played
+    assert expected[-1] == ("CannotOverwriteExistingCassetteException",)
+
+
+def test_the_request_scrub_on_a_shallow_copy_equals_vcrpys_deep_copy() -> None:
+    from vcr import VCR
+    from vcr.request import Request
+
+    recorder = VCR(record_mode="none")
+    cassettes.configure_vcr(recorder)
+    built = recorder.get_merged_config(**cassettes.vcr_config())["before_record_request"]
+    body = json.dumps({"model": "m", "input": "hi", "user": "u"}).encode()
+    for original in (Request("POST", "http://user:pw@h/v1/responses?api-key=sk-abc", body,
+                             {"Authorization": "Bearer sk-123", "X-Stainless-Os": "Linux", "Accept": "a"}),
+                     Request("GET", "http://h/health", None, {})):
+        ours, theirs = replay.scrubbed_copy(original), built(original)
+        if theirs is None:
+            assert ours is None
+            continue
+        assert (ours.method, ours.uri, ours.body, dict(ours.headers)) == \
+            (theirs.method, theirs.uri, theirs.body, dict(theirs.headers))
+        assert "Authorization" in original.headers  # the request itself is left as it was
+
+
+def test_an_answer_already_in_memory_is_read_without_a_watchdog_thread() -> None:
+    before = threading.active_count()
+    response = httpx2.Response(200, stream=httpx2.ByteStream(b'{"a": 1}'))
+    assert _read(response, time.monotonic(), Limits()) == ('{"a": 1}', None)
+    text, problem = _read(httpx2.Response(200, stream=httpx2.ByteStream(b"x" * 100)), time.monotonic(),
+                          Limits(max_bytes=10))
+    assert text == "x" * 100 and "exceeded 10 bytes" in problem  # as the chunked loop keeps its one chunk
+    assert threading.active_count() == before
+
+
+def test_the_results_file_is_rewritten_in_a_bounded_share_of_the_run(tmp_path: Path) -> None:
+    writer = results_file.ResultsWriter(tmp_path, results_file.standalone_run(), every=1e-9)
+    writer._cost = 0.0  # as if the first rewrite took no time
+    record = {"target": "t", "capability": "c", "case": "x", "api": "chat", "stream": False, "verdict": "pass",
+              "failures": [], "steps": []}
+    writer.add(dict(record))
+    assert len(json.loads((tmp_path / "results.json").read_text())["results"]) == 1  # cheap: rewritten at once
+    writer._cost = 3600.0  # as if the last rewrite took an hour: not again before 20 hours
+    writer.add(dict(record, case="y"))
+    assert len(json.loads((tmp_path / "results.json").read_text())["results"]) == 1
+    assert len((tmp_path / "results.jsonl").read_text().splitlines()) == 3  # every result kept at once
+    writer.finish()
+    assert len(json.loads((tmp_path / "results.json").read_text())["results"]) == 2
+
+
+# --- live -----------------------------------------------------------------------------------------------------
+
+def _answer(status: int, body: dict) -> Exchange:
+    return Exchange("GET", "http://h/v1/chat/completions/chatcmpl-1", status=status,
+                    headers={"content-type": "application/json"}, text=json.dumps(body))
+
+
+ABSENT = {"error": {"message": "Not found"}}  # a server without the route
+NOT_YET = {"error": {"message": "No completion found with id chatcmpl-1", "param": "completion_id"}}
+
+
+@pytest.mark.parametrize("body, budget, sent", [
+    (ABSENT, PollBudget(), 1),  # the route is absent: asked twice in all, then no more waiting
+    (ABSENT, None, 6),  # replay: every recorded poll answered, as before
+    (NOT_YET, PollBudget(), 6),  # OpenAI's eventual consistency: waited for
+    (NOT_YET, PollBudget(timeout=0.0), 0),  # --poll-timeout 0: no waiting at all
+])
+def test_polls_stop_on_an_absent_route_and_within_the_budget(body, budget, sent) -> None:
+    tries = []
+
+    def again() -> Exchange:
+        tries.append(1)
+        return _answer(404, body) if len(tries) < 6 else Exchange("GET", "http://h/x")  # then: used up
+
+    exchange, unmet = poll({"until_status": 200, "timeout": 3600}, _answer(404, body), again, lambda _s: None,
+                           budget)
+    assert len(tries) == sent and exchange.status == 404 and unmet is None
+
+
+def test_cases_run_longest_first_within_each_targets_limit() -> None:
+    class Spec:
+        def __init__(self, name: str, target: str, polls: int):
+            self.id, self.api = name, "chat"
+            self.target = type("T", (), {"name": target})()
+            self.case = type("C", (), {"steps": {"chat": [type("S", (), {"poll": {"p": 1}})()] * polls}})()
+
+    specs = [Spec(f"a{i}", "small", 0) for i in range(6)] + [Spec("slow", "big", 3)]
+    started, running, most = [], {"small": 0}, {"small": 0}
+    lock = threading.Lock()
+
+    def run(spec: Spec) -> str:
+        with lock:
+            started.append(spec.id)
+            running[spec.target.name] = running.get(spec.target.name, 0) + 1
+            most["small"] = max(most["small"], running.get("small", 0))
+        time.sleep(0.05)
+        with lock:
+            running[spec.target.name] -= 1
+        if spec.id == "a5":
+            raise ValueError("boom")
+        return spec.id
+
+    runner = concurrent.CaseRunner(4, {"small": 2})
+    runner.start(specs, run)
+    assert [runner.result(s, run) for s in specs[:5]] == [f"a{i}" for i in range(5)]
+    with pytest.raises(ValueError, match="boom"):
+        runner.result(specs[5], run)
+    runner.close()
+    assert started[0] == "slow" and most["small"] == 2
+
+
+def test_a_targets_concurrency_is_validated() -> None:
+    assert make_target("t", {"base_url": "http://h/v1", "concurrency": 2}).concurrency == 2
+    assert make_target("t", {"base_url": "http://h/v1"}).concurrency is None
+    for bad in (0, "2", 1.5):
+        with pytest.raises(TargetError, match="concurrency must be a whole number"):
+            make_target("t", {"base_url": "http://h/v1", "concurrency": bad})
+
+
+def test_aimock_gets_the_injected_latency_only_when_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from conformance.transport.servers import catalog
+
+    monkeypatch.setattr(catalog, "_installed", lambda path, what: str(path))
+    launch = type("L", (), {"port": 1234})()
+    monkeypatch.delenv(catalog.AIMOCK_LATENCY_ENV, raising=False)
+    argv, _ = catalog._aimock("aimock")(launch)
+    assert "--chaos-latency" not in argv
+    monkeypatch.setenv(catalog.AIMOCK_LATENCY_ENV, "300")
+    argv, _ = catalog._aimock("aimock")(launch)
+    assert argv[-2:] == ["--chaos-latency", "300"]
+
+
+# --- audit ----------------------------------------------------------------------------------------------------
+
+def test_the_audit_collects_garbage_less_often_and_restores_the_settings(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    import gc
+
+    from conformance.audit import main as audit
+
+    seen = []
+    monkeypatch.setattr(audit, "_audit_files", lambda *args, **kwargs: seen.append(gc.get_threshold()) or [])
+    before = gc.get_threshold()
+    (tmp_path / "empty.yaml").write_text("interactions: []\nversion: 1\n")
+    audit.main([str(tmp_path), "--json", str(tmp_path / "report.json")])
+    assert seen == [audit.AUDIT_GC_THRESHOLDS] and gc.get_threshold() == before
