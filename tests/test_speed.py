@@ -83,33 +83,31 @@ def test_absent_http_libraries_are_looked_for_once(monkeypatch: pytest.MonkeyPat
     monkeypatch.delitem(sys.modules, name)
 
 
+def _answers(client: httpx2.Client, requests: list[tuple[str, str, bytes]]) -> list[tuple]:
+    """Each request's (status, headers, text), or the name of the exception it raised."""
+    out = []
+    for method, url, body in requests:
+        try:
+            answer = client.request(method, url, content=body)
+            out.append((answer.status_code, dict(answer.headers), answer.text))
+        except Exception as exc:  # noqa: BLE001
+            out.append((type(exc).__name__,))
+    return out
+
+
 def _vcrpy_answers(path: Path, requests: list[tuple[str, str, bytes]]) -> list[tuple]:
     """What vcrpy itself (patching httpx2, as pytest-recording does) answers to ``requests``."""
     from vcr import VCR
 
     recorder = VCR(record_mode="none")
     cassettes.configure_vcr(recorder, only_completed=True)
-    out = []
     with recorder.use_cassette(str(path), **cassettes.vcr_config()), httpx2.Client() as client:
-        for method, url, body in requests:
-            try:
-                answer = client.request(method, url, content=body)
-                out.append((answer.status_code, dict(answer.headers), answer.text))
-            except Exception as exc:  # noqa: BLE001
-                out.append((type(exc).__name__,))
-    return out
+        return _answers(client, requests)
 
 
 def _transport_answers(path: Path, requests: list[tuple[str, str, bytes]]) -> list[tuple]:
-    out = []
     with replay.replay_client(path) as client:
-        for method, url, body in requests:
-            try:
-                answer = client.request(method, url, content=body)
-                out.append((answer.status_code, dict(answer.headers), answer.text))
-            except Exception as exc:  # noqa: BLE001
-                out.append((type(exc).__name__,))
-    return out
+        return _answers(client, requests)
 
 
 def test_the_replay_transport_answers_as_vcrpy_does() -> None:

@@ -19,7 +19,7 @@ from conformance.run.plan import RunSpec
 
 def expected_cost(spec: RunSpec) -> tuple[int, int]:
     """How long a case is likely to take, for ordering: (polling steps, requests) of its steps."""
-    steps = [step for step in spec.case.steps.get(spec.api, [])]
+    steps = spec.case.steps.get(spec.api, [])
     return sum(1 for step in steps if step.poll), len(steps)
 
 
