@@ -252,3 +252,21 @@ def test_the_report_says_what_the_audit_noted():
     entry = audit(_base("responses-no-billing"))
     assert entry["verdict"] == "pass" and entry["notes"]
     jsonschema.Draft202012Validator(schema["$defs"]["interaction"]).validate(entry)
+
+
+@pytest.mark.parametrize("delta, final", [
+    ({"audio": {"expires_at": 1780697155}}, True),
+    ({"audio": {"expires_at": 1780697155, "id": None}, "content": None}, True),  # null keys carry nothing
+    ({"audio": {"expires_at": 1780697155, "data": "AAAA"}}, False),  # more audio: not the final update
+    ({"audio": {"expires_at": 1780697155}, "content": "hi"}, False),
+    ({"audio": {"expires_at": True}}, False),
+    ({"audio": {"expires_at": "1780697155"}}, False),
+    ({"audio": {}}, False),
+    ({}, False),
+    (None, False),
+])
+def test_the_final_audio_update_is_its_expiry_alone(delta, final):
+    """OpenAI omits finish_reason from the final audio update, which carries only ``audio.expires_at``."""
+    from conformance.api.vocabulary import is_audio_expiry
+
+    assert is_audio_expiry(delta) is final

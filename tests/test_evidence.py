@@ -4,7 +4,8 @@ Contracts: every node of ``specs/contracts/openai`` holding ``required`` carries
 spec place it stands for, and for each required field one kind: ``spec`` (required there by the official
 document), ``observed`` (documented there but optional, and sent in every genuine recording of at least two
 projects) or ``informational`` (OpenAI usually sends it; its absence is a note, never a failure). Fields the
-spec requires but genuine traffic lacks are listed ``contradicted`` and not required.
+spec requires but genuine traffic lacks are listed ``contradicted``, those OpenAI documents as left out of some
+answers ``omitted``; neither is required.
 
 Grammars: every rule family of the stream grammars has an entry in ``observations/streams/evidence.py``.
 
@@ -27,7 +28,7 @@ from conformance.transport.recordings import decode_interaction
 from conformance.verdicts.stale import recording_date
 from corpus import CORPUS_MISSING, corpus_available, load_corpus
 from support.cassettes import from_corpus_record
-from support.contract_evidence import CONTRADICTED, KINDS, Presence, entries
+from support.contract_evidence import CONTRADICTED, KINDS, OMITTED, Presence, entries
 from support.openapi_places import spec_available, status
 
 STREAMS = Path(__file__).resolve().parents[1] / "conformance" / "observations" / "streams"
@@ -47,7 +48,9 @@ def test_every_required_entry_names_its_evidence(entry):
     assert all(evidence["informational"][name].strip() for name in evidence.get("informational") or ())
     assert all(text.strip() for text in (evidence.get("observed") or {}).values())
     assert not set(evidence.get(CONTRADICTED) or ()) & set(entry.required)
-    assert not set(evidence) - {"place", CONTRADICTED, *KINDS}, evidence
+    assert not set(evidence.get(OMITTED) or ()) & set(entry.required)
+    assert all("openai" in text.lower() for text in (evidence.get(OMITTED) or {}).values())  # cites OpenAI's docs
+    assert not set(evidence) - {"place", CONTRADICTED, OMITTED, *KINDS}, evidence
 
 
 def test_the_walk_finds_every_contract():
@@ -67,7 +70,7 @@ def test_claims_hold_in_the_official_document(entry):
             assert status(place, name) in ("optional", "required-in-some"), f"{_id(entry)}: {name} at {place}"
         else:
             assert "API reference" in text  # no response schema: the text names where OpenAI documents it
-    for name in entry.evidence.get(CONTRADICTED) or ():
+    for name in [*(entry.evidence.get(CONTRADICTED) or ()), *(entry.evidence.get(OMITTED) or ())]:
         assert status(place, name) in ("required", "required-in-some"), f"{_id(entry)}: {name} at {place}"
 
 
@@ -168,3 +171,14 @@ def test_every_grammar_family_names_its_evidence():
         assert entry.check in CHECKS, entry
         assert entry.rules and entry.documented and entry.observed, entry
         assert entry.api in ("chat", "responses")
+
+
+def test_the_documented_audio_omission_is_in_the_pinned_sdk():
+    """The `omitted` finish_reason and ``vocabulary.is_audio_expiry`` cite OpenAI's SDK types (generated from its API
+    definition): the pinned SDK says so, word for word."""
+    import inspect
+
+    module = pytest.importorskip("openai.types.chat.chat_completion_chunk")
+    text = " ".join(inspect.getsource(module).replace("`", "").split())
+    assert "Omitted from the final audio update containing only delta.audio.expires_at" in text
+    assert "the final audio update contains only its expiry timestamp" in text

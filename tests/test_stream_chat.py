@@ -125,12 +125,41 @@ def test_real_chat_streams_pass(streams):
             assert failure.check == "stream_event_schema" and only_missing(failure), failure.message
 
 
-def test_audio_streams_are_accepted_as_openai_sends_them(streams):
-    """Audio-output streams: chunks without choices, no finish_reason, a chunk after the usage chunk."""
+def _audio_streams(streams) -> list[dict]:
     audio = [r for r in streams if "audio" in ((r["request_body"] or {}).get("modalities") or [])]
-    assert audio
-    for record in audio:
+    if not audio:
+        pytest.skip("no genuine audio-output stream in the corpus")
+    return audio
+
+
+def _is_expiry_chunk(payload) -> bool:
+    return isinstance(payload, dict) and any(set((c.get("delta") or {}).get("audio") or {}) == {"expires_at"}
+                                             for c in payload.get("choices") or [])
+
+
+def test_audio_streams_are_accepted_as_openai_sends_them(streams):
+    """Audio-output streams: chunks without choices, no finish_reason (the choice ends with its final audio
+    update, as OpenAI documents), that update after the usage chunk."""
+    for record in _audio_streams(streams):
         assert not check_stream(exchange_from_record(record), "compat")
+        assert not [f for f in check_stream(exchange_from_record(record), "openai") if f.check != "stream_event_schema"]
+
+
+def test_an_audio_stream_without_its_final_audio_update_never_finishes(streams):
+    """Code-made variants of a genuine audio stream: the final audio update is what finishes a choice that has no
+    finish_reason; without it, or when it carries more than its expiry, the choice never finishes."""
+    base = _audio_streams(streams)[0]
+
+    def drop(pairs):
+        pairs[:] = [pair for pair in pairs if not _is_expiry_chunk(pair[1])]
+    found = only(new_failures(base, edited(base, drop)), "chat_stream_chunks", "choice 0 never gets a finish_reason")
+    assert missing_fields(found) == ["finish_reason"]
+
+    def more_than_expiry(pairs):
+        for _, payload in pairs:
+            if _is_expiry_chunk(payload):
+                payload["choices"][0]["delta"]["audio"]["data"] = "AAAA"
+    only(new_failures(base, edited(base, more_than_expiry)), "chat_stream_chunks", "never gets a finish_reason")
 
 
 # -- framing -----------------------------------------------------------------------------------------------------

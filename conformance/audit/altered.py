@@ -16,10 +16,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.api.vocabulary import START_EVENTS, TERMINAL_EVENTS
+from conformance.api.vocabulary import START_EVENTS, TERMINAL_EVENTS, is_audio_expiry
 from conformance.checks.findings import Failure, Verdict
 from conformance.observations.streams import stream_events
-from conformance.observations.streams.chat import wants_audio
 from conformance.transport.exchange import Exchange
 
 OPENAI_HOST = "api.openai.com"
@@ -89,9 +88,9 @@ def _chat(exchange: Exchange, events: list[Any], payloads: list[dict[str, Any]])
                                          "request was edited (OpenAI sends usage only when asked)"))
     if not done:
         out.append(("stream_framing", "the stream has no `data: [DONE]`: the recording is truncated"))
-    finished = any(isinstance(c, dict) and c.get("finish_reason") is not None
+    finished = any(isinstance(c, dict) and (c.get("finish_reason") is not None or is_audio_expiry(c.get("delta")))
                    for p in payloads for c in (p.get("choices") if isinstance(p.get("choices"), list) else []))
-    if payloads and not finished and not wants_audio(exchange):
+    if payloads and not finished:
         out.append(("chat_stream_chunks", "no chunk has a finish_reason: the stream was truncated (or is not an "
                                           "OpenAI stream)"))
     return out

@@ -30,6 +30,7 @@ from conformance.transport.exchange import Exchange
 PROFILE = "openai"
 KINDS = ("spec", "observed", "informational")  # the kinds of evidence of a required field
 CONTRADICTED = "contradicted"  # spec-required fields the contract leaves out because genuine traffic lacks them
+OMITTED = "omitted"  # spec-required fields the contract leaves out because OpenAI documents when they are omitted
 
 
 @dataclass(frozen=True)

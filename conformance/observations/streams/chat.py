@@ -12,9 +12,10 @@ Rule families:
               and the usage; without it no usage
   error       an ``error`` payload inside the stream, with its code and message
 
-Measured on real OpenAI traffic: audio-output streams (``modalities`` with ``audio``)
-send chunks without ``choices`` and no ``finish_reason``, and a trailing ``expires_at``
-chunk after the usage chunk; the rules below accept exactly that.
+Audio-output streams end a choice with its final audio update (``delta.audio.expires_at``
+alone, after the usage chunk) instead of a ``finish_reason``, as OpenAI documents
+(``vocabulary.is_audio_expiry``); a choice that ends so has finished. Genuine audio streams
+also send chunks without ``choices``: the chunk contract says so (x-evidence ``contradicted``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.api.arguments import NOT_ALWAYS_JSON, parse_object, strict_tool
-from conformance.api.vocabulary import CHAT_CHUNK_OBJECT
+from conformance.api.vocabulary import CHAT_CHUNK_OBJECT, is_audio_expiry
 from conformance.observations.streams.problems import Problem, excerpt, short
 from conformance.observations.streams.validation import schema_problems
 from conformance.transport.exchange import Exchange
@@ -41,16 +42,11 @@ def _request_option(exchange: Exchange, *path: str) -> Any:
     return value
 
 
-def wants_audio(exchange: Exchange) -> bool:
-    """True when the request asked for audio output (OpenAI then sends no finish_reason)."""
-    modalities = _request_option(exchange, "modalities")
-    return isinstance(modalities, list) and "audio" in modalities
-
-
 @dataclass
 class _Choice:
     first: int  # the event index of its first delta
     finish: list[int] = field(default_factory=list)
+    last_delta: Any = None  # the delta of its latest chunk
 
 
 @dataclass
@@ -165,6 +161,7 @@ class ChatWalk:
                                            f"'assistant'", event)
                 elif delta.get("role") not in (None, "assistant"):
                     self.add("chunks", f"role changes to {delta['role']!r} in choice {index}", event)
+                state.last_delta = delta
                 if choice.get("finish_reason") is not None:
                     if state.finish:
                         self.add("chunks", f"a second finish_reason {choice['finish_reason']!r} for choice {index} "
@@ -175,11 +172,10 @@ class ChatWalk:
                              event, group=("after-finish", index))
         if sorted(choices) != list(range(len(choices))):
             self.add("chunks", f"choice indexes are {sorted(choices)}, expected 0..{len(choices) - 1}")
-        if not wants_audio(self.exchange):
-            for index, state in sorted(choices.items()):
-                if not state.finish:
-                    self.add("chunks", f"choice {index} never gets a finish_reason", missing=("finish_reason",),
-                             only_missing=True)
+        for index, state in sorted(choices.items()):
+            if not state.finish and not is_audio_expiry(state.last_delta):
+                self.add("chunks", f"choice {index} never gets a finish_reason",
+                         missing=("finish_reason",), only_missing=True)
 
     def tool_call_rules(self, chunks: list[SseEvent]) -> None:
         """Reassemble ``delta.tool_calls`` by index; each call's arguments must parse into a JSON object."""

@@ -109,9 +109,11 @@ FAMILIES: tuple[FamilyEvidence, ...] = (
         "one finish_reason per choice and no output after it",
         f"{SPEC}: `object` is always chat.completion.chunk; \"Each chunk has the same ID\" / \"the same "
         "timestamp\"; finish_reason \"the reason the model stopped generating tokens\"",
-        "157 genuine streams, 5 projects (finish_reason: the 153 text and tool streams)",
-        "audio-output streams (request modalities with audio) send no finish_reason: accepted, as measured on "
-        "the only genuine audio streams we have (4, openai-dotnet)", ("openai-dotnet",)),
+        "157 genuine streams, 5 projects (finish_reason: the 153 text and tool streams; the 4 audio-output "
+        "streams end each choice with its final audio update)",
+        "a choice that ends with its final audio update (`delta.audio.expires_at` alone) has finished without a "
+        "finish_reason: OpenAI documents that it omits finish_reason there (vocabulary.is_audio_expiry: "
+        "openai-python's ChatCompletionChunk types, openai-node bd86817e)"),
     FamilyEvidence(
         "chat", "tool_calls", "chat_stream_tool_calls",
         "delta.tool_calls fragments keyed by index, in order; id and function.name in the first fragment only; "
@@ -129,10 +131,9 @@ FAMILIES: tuple[FamilyEvidence, ...] = (
         "message ... choices field will always be an empty array\"); CreateChatCompletionStreamResponse.usage "
         "(\"only present when you set include_usage ... null except for the last chunk\")",
         "146 genuine streams asked for usage and got exactly that, 4 projects",
-        "audio-output streams send one audio update (its expires_at) after the usage chunk: accepted, as "
-        "measured on openai-dotnet's audio streams; OpenAI's own SDK (openai-python, ChoiceDeltaAudio, generated "
-        "from its API definition) says \"the final audio update contains only its expiry timestamp\"",
-        ("openai-dotnet",)),
+        "the final audio update of an audio-output stream (its expires_at alone) may follow the usage chunk: it "
+        "brings no output; OpenAI's SDK (openai-python, ChoiceDeltaAudio, generated from its API definition) says "
+        "\"the final audio update contains only its expiry timestamp\""),
     FamilyEvidence(
         "chat", "error", "stream_error",
         "an `error` payload inside the stream, reported with its code and message (judges targets; the audit "
