@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 MIN_SECRET = 8
@@ -37,6 +37,8 @@ _QUERY_WORDS = re.compile(r"(^|[-_.])(key|apikey|token|secret|password|passwd|pw
 # OpenAI credentials and account ids: sk-... (sk-proj-, sk-svcacct-, sk-admin-), sess-..., org-..., proj_...
 KEY_PATTERN = re.compile(r"(?<![A-Za-z0-9_-])(?:(sk-)[A-Za-z0-9_-]{20,}|(sess-|org-|proj_)[A-Za-z0-9]{20,})"
                          r"(?![A-Za-z0-9_-])")
+# Every KEY_PATTERN match starts with one of these: text without them is skipped without running the pattern
+KEY_PREFIXES = ("sk-", "sess-", "org-", "proj_")
 
 _known: dict[str, str] = {}  # value -> what it is ("the value of OPENAI_API_KEY")
 _compiled: re.Pattern[str] | None = None
@@ -114,6 +116,8 @@ def redact(text: str) -> str:
     values = _values()
     if values is not None:
         text = values.sub(REDACTED, text)
+    if not any(prefix in text for prefix in KEY_PREFIXES):
+        return text
     return KEY_PATTERN.sub(_pattern_replacement, text)
 
 
@@ -165,5 +169,16 @@ def find(text: str) -> list[str]:
     if values is not None:
         found += sorted({_known[m.group(0)] for m in values.finditer(text)})
     found += sorted({f"a string that looks like an OpenAI credential ({m.group(1) or m.group(2)}...)"
-                     for m in KEY_PATTERN.finditer(text)})
+                     for m in _credential_like(text)})
     return found
+
+
+def _credential_like(text: str) -> Iterator[re.Match[str]]:
+    """KEY_PATTERN's matches, tried only where one of its prefixes occurs (a report is megabytes of text)."""
+    for prefix in KEY_PREFIXES:
+        start = text.find(prefix)
+        while start != -1:
+            match = KEY_PATTERN.match(text, start)  # its look-behind sees the text before ``start``
+            if match:
+                yield match
+            start = text.find(prefix, start + 1)

@@ -193,6 +193,52 @@ def test_fast_paths_agree_with_jsonschema_on_mutants(bodies):
     assert compared > 5000 and absent_used > 1000 and at_limit > 0, (compared, absent_used, at_limit)
 
 
+def _stream_payloads(limit_per_contract: int = 8) -> list[tuple[str, dict]]:
+    """(contract, payload) of genuine stream events and chunks: a few per contract, first and latest shapes."""
+    from conformance.observations.streams.responses import EVENTS
+
+    chosen: dict[str, list[dict]] = {}
+    for record in load_corpus(stream=True):
+        exchange = exchange_from_record(record)
+        for event in exchange.events if exchange.ok and exchange.is_sse else []:
+            payload = event.json
+            if not isinstance(payload, dict):
+                continue
+            if exchange.api == "chat":
+                name = "chat.completion.chunk"
+            else:
+                rule = EVENTS.get(payload.get("type"))
+                name = f"events/{rule.schema if rule else 'event'}"
+            kept = chosen.setdefault(name, [])
+            if len(kept) < limit_per_contract:
+                kept.append(payload)
+            else:
+                kept[-1] = payload
+    return [(name, payload) for name, kept in sorted(chosen.items()) for payload in kept]
+
+
+@pytest.mark.corpus
+def test_stream_schema_problems_without_jsonschema_equal_jsonschemas(monkeypatch):
+    """Stream events whose only problem is absent fields are worded from ``fastschema.absent`` (no jsonschema):
+    the same errors, in the same order, as jsonschema gives, on genuine events and their code-made mutants."""
+    if not corpus_available():
+        pytest.skip(CORPUS_MISSING)
+    from conformance.observations.streams import validation
+
+    def words(errors):
+        return [(tuple(e.absolute_path), e.message, e.validator) for e in errors]
+
+    compared = absent_used = 0
+    for name, payload in _stream_payloads():
+        for mutant in [payload, *mutants(payload)]:
+            for profile in profiles_of(name):
+                expected = words(contracts.errors(profile, name, mutant))
+                assert words(validation._errors(profile, name, mutant)) == expected, (profile, name)
+                compared += 1
+                absent_used += bool(fastschema.absent(profile, name, mutant))
+    assert compared > 2000 and absent_used > 500, (compared, absent_used)
+
+
 def test_absent_lists_nested_absences_in_jsonschema_order():
     # a minimal chat completion built here, lacking fields at three depths
     body = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",

@@ -118,10 +118,29 @@ def test_replay_items_are_marked_to_block_the_network(pytester: pytest.Pytester,
         "        print('MARKS', item.name, sorted(m.name for m in item.iter_markers()))\n")
     result = _run(pytester, "--target", "fake", "--collect-only", "-s", "-p", "conftest")
     marks = [line for line in result.outlines if line.startswith("MARKS")]
-    # raw replay answers from the cassette through an httpx2 transport (transport/replay.py): no vcr mark
-    assert marks and all("block_network" in line and "'vcr'" not in line for line in marks), marks
+    # raw replay answers from the cassette through an httpx2 transport (transport/replay.py): no vcr mark, and
+    # sockets are blocked while each item runs by plugin.pytest_runtest_call, not by pytest-recording's fixtures
+    assert marks and all("block_network" not in line and "'vcr'" not in line for line in marks), marks
+    sdk = _run(pytester, "--target", "fake", "--collect-only", "-s", "-p", "conftest", "--client", "sdk")
+    assert all("block_network" in line for line in sdk.outlines if line.startswith("MARKS"))  # vcrpy replay
     recording = _run(pytester, "--target", "fake", "--collect-only", "-s", "-p", "conftest", "--record-mode", "once")
     assert any("'vcr'" in line for line in recording.outlines if line.startswith("MARKS"))  # recording: vcrpy
+
+
+def test_a_direct_replay_blocks_sockets_while_items_run(pytester: pytest.Pytester, fake_target: str) -> None:
+    _setup(pytester, fake_target)
+    _run(pytester, "--target", "fake", "--record-mode", "once").assert_outcomes(passed=1)
+    (pytester.path / "conftest.py").write_text(
+        "import socket\n"
+        "def pytest_runtest_call(item):\n"
+        "    try:\n"
+        "        socket.create_connection(('127.0.0.1', 9), timeout=1)\n"
+        "    except RuntimeError as exc:\n"
+        "        print('BLOCKED', exc)\n"
+        "    except OSError as exc:\n"
+        "        print('NOT BLOCKED', exc)\n")
+    result = _run(pytester, "--target", "fake", "-s", "-p", "conftest")
+    assert any("BLOCKED Network is disabled" in line and "NOT" not in line for line in result.outlines)
 
 
 def test_replay_blocks_sockets_in_process() -> None:

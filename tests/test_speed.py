@@ -153,6 +153,20 @@ def test_an_answer_already_in_memory_is_read_without_a_watchdog_thread() -> None
     assert threading.active_count() == before
 
 
+def test_a_replayed_answer_sent_through_the_client_is_read_without_a_watchdog(monkeypatch: pytest.MonkeyPatch):
+    """The client wraps the transport's in-memory stream; the read still sees it is in memory."""
+    from conformance.transport import http
+
+    def no_watchdog(*args, **kwargs):
+        raise AssertionError("a watchdog thread for an answer already in memory")
+
+    monkeypatch.setattr(http.threading, "Timer", no_watchdog)
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(200, stream=httpx2.ByteStream(b'{"a": 1}')))
+    with httpx2.Client(transport=transport) as client:
+        with client.stream("GET", "http://h/v1/models") as response:
+            assert _read(response, time.monotonic(), Limits()) == ('{"a": 1}', None)
+
+
 def test_the_results_file_is_rewritten_in_a_bounded_share_of_the_run(tmp_path: Path) -> None:
     writer = results_file.ResultsWriter(tmp_path, results_file.standalone_run(), every=1e-9)
     writer._cost = 0.0  # as if the first rewrite took no time

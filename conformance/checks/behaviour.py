@@ -45,13 +45,35 @@ def schema_problems(instance: Any, schema: dict[str, Any], source: str = "the ca
 
     ``source`` names the schema in the ERROR raised when it is not a valid JSON Schema.
     """
-    cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
-    try:
-        cls.check_schema(schema)
-    except jsonschema.SchemaError as exc:
-        raise HarnessError(f"{source} is invalid: {exc.message}")
-    errors = sorted(cls(schema).iter_errors(instance), key=lambda e: list(e.absolute_path))
+    validator, invalid = _case_validator(schema)
+    if invalid is not None:
+        raise HarnessError(f"{source} is invalid: {invalid}")
+    errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.absolute_path))
     return [f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
+
+
+_CASE_VALIDATORS: dict[str, tuple[Any, str | None]] = {}  # canonical JSON text of a schema -> its validator
+
+
+def _case_validator(schema: dict[str, Any]) -> tuple[Any, str | None]:
+    """(a validator for one case-supplied schema, None), or (None, why the schema is invalid). Checked against
+    its metaschema once per distinct schema: that check costs more than validating an answer, and a run asks
+    for the same few schemas on every cell."""
+    try:
+        key: str | None = json.dumps(schema, sort_keys=True, default=repr)
+    except (TypeError, ValueError):  # keys that do not sort (YAML allows any): not kept
+        key = None
+    found = _CASE_VALIDATORS.get(key) if key is not None else None
+    if found is None:
+        cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
+        try:
+            cls.check_schema(schema)
+            found = (cls(schema), None)
+        except jsonschema.SchemaError as exc:
+            found = (None, exc.message)
+        if key is not None and len(_CASE_VALIDATORS) < 256:
+            _CASE_VALIDATORS[key] = found
+    return found
 
 
 def declared_parameters(request: Any, api: str, name: str) -> dict[str, Any] | None:

@@ -176,8 +176,8 @@ def summary_line(settings: Settings) -> str:
     line = f"conformance: {len(settings.results)} cells: " + ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
     from conformance.verdicts import expectations
 
-    unknown = sorted({r["target"] for r in settings.results
-                      if not expectations.load(settings.expectations, r["target"]).exists})
+    unknown = sorted(target for target in {r["target"] for r in settings.results}
+                     if not expectations.load(settings.expectations, target).exists)
     if unknown and not settings.config.getoption("--strict-verdicts"):
         line += (f"; no expectations for {', '.join(unknown)}: verdicts reported, not compared "
                  f"(--strict fails on every non-pass; --update-expectations records them)")
@@ -201,6 +201,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
                 reporter.write_line(redaction.redact(found.report()), red=bool(found.stop))
             if found.stop:
                 pytest.exit(f"preflight stopped the run: {found.stop}", returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    """Direct replay: sockets blocked while a conformance item runs (pytest-recording's blocking_context), which
+    its ``block_network`` mark and fixtures did at many times the cost: any connection attempt is a bug."""
+    if item.get_closest_marker("conformance") is None or not replays_directly(settings_of(item.config)):
+        return (yield)
+    from pytest_recording import network
+
+    with network.blocking_context(allowed_hosts=None):
+        return (yield)
 
 
 def replays_directly(settings: Settings) -> bool:
@@ -244,8 +256,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if not settings.live and not replays_directly(settings):
             # pytest-recording: the cassette of this item, by absolute path
             marks += [pytest.mark.vcr, pytest.mark.default_cassette(str(spec.cassette.with_suffix("")))]
-        if settings.replay:
-            marks.append(pytest.mark.block_network)
+        if settings.replay and not replays_directly(settings):
+            marks.append(pytest.mark.block_network)  # direct replay blocks in pytest_runtest_call
         params.append(pytest.param(spec, id=spec.id, marks=marks))
     if not params:  # a usage error of its own (exit status 2), not an empty run that passes
         params.append(pytest.param(NOTHING_TO_RUN, id="nothing-to-run"))

@@ -111,7 +111,11 @@ def _read(response: httpx2.Response, started: float, limits: Limits) -> tuple[st
     size = 0
     problem: str | None = None
     remaining = limits.total - (time.monotonic() - started)
-    if isinstance(response.stream, httpx2.ByteStream):  # already in memory (a replayed answer): nothing can hang
+    # httpx2's client wraps the transport's stream (BoundSyncStream keeps it as `_stream`)
+    stream = response.stream
+    if not isinstance(stream, httpx2.ByteStream):
+        stream = getattr(stream, "_stream", stream)
+    if isinstance(stream, httpx2.ByteStream):  # already in memory (a replayed answer): nothing can hang
         data = response.read()  # as the loop below would: the one chunk kept, the bound reported
         if len(data) > limits.max_bytes:
             problem = f"{TOO_LARGE}: the answer exceeded {limits.max_bytes:,} bytes; reading stopped"

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.transport import documents
 from conformance.transport.bounded import MAX_BODY_BYTES, TooLarge, gunzip, inflate
 from conformance.transport.exchange import Exchange
 from conformance.parsing import MAX_BYTES, MAX_DEPTH, ParseError, load_json, load_yaml
@@ -85,7 +86,11 @@ def find_cassettes(paths: list[str]) -> tuple[list[Path], list[dict[str, str]]]:
 
 
 def read_document(path: Path) -> Any:
-    """The parsed YAML of a cassette file (gunzipped first when needed), with the C loader."""
+    """The parsed YAML of a cassette file (gunzipped first when needed), with the C loader; the document replay
+    already parsed when the file has not changed since (``documents``)."""
+    found = documents.kept(path)
+    if found is not None:
+        return found
     try:
         data = path.read_bytes()
     except OSError as exc:

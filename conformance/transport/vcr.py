@@ -29,6 +29,7 @@ from conformance import redaction
 from conformance.api.endpoints import api_of, api_tail
 from conformance.parsing import ParseError, load_yaml
 from conformance.requests.placeholders import RUN_ID
+from conformance.transport import documents
 
 # Header names (lower-case) removed from recorded requests and responses.
 SECRET_HEADERS = {
@@ -322,6 +323,14 @@ def cassette_problem(document: Any) -> str | None:
     return None
 
 
+def _copied_responses(document: dict[str, Any]) -> dict[str, Any]:
+    """The document with each response (and its body) copied: vcrpy turns body strings into bytes in place, and
+    the kept document must stay as parsed."""
+    interactions = [{**one, "response": {**one["response"], "body": dict(one["response"]["body"])}}
+                    for one in document["interactions"]]
+    return {**document, "interactions": interactions}
+
+
 class _Parsed:
     """A serializer that hands vcrpy a document already parsed (and checked)."""
 
@@ -361,7 +370,9 @@ class SafePersister:
             problem = str(exc)
         if problem is None:
             try:
-                return deserialize(text, _Parsed(document))  # vcrpy builds its objects from what we parsed
+                # vcrpy builds its objects from what we parsed; the report reads the same document later
+                documents.keep(path, document)
+                return deserialize(text, _Parsed(_copied_responses(document)))
             except Exception as exc:  # noqa: BLE001  (vcrpy's own reading: KeyError, ValueError, ...)
                 problem = f"vcrpy cannot read it: {type(exc).__name__}: {exc}"
         _load_problems[_key(path)] = problem
