@@ -104,6 +104,19 @@ def test_an_unreadable_cassette_is_one_error_cell_naming_the_file(copy: Path, da
     assert "cassette (error): cannot replay the cassette" in output  # the failure names the file
 
 
+def test_a_reason_phrase_beyond_ascii_is_replayed_as_http_carries_it(copy: Path) -> None:
+    """HTTP/1.1 reason phrases are ISO-8859-1 bytes; one a cassette holds beyond that is replaced, never a crash."""
+    for case, phrase in (("hello", "Ökay"), ("again", "好")):
+        path = cassette(copy, case)
+        text = path.read_text()
+        assert "message: OK" in text
+        path.write_text(text.replace("message: OK", f"message: {phrase}"))  # generated damage, labelled
+    done = run(copy)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert {case: r["verdict"] for case, r in cells(copy).items()} == {"hello": "pass", "again": "pass",
+                                                                        "third": "pass"}
+
+
 def test_a_deleted_cassette_of_a_target_with_expectations_fails_the_run(copy: Path) -> None:
     cassette(copy, "third").unlink()
     done = run(copy)

@@ -92,11 +92,14 @@ class CassetteTransport(httpx2.BaseTransport):
 def _response(recorded: dict[str, Any]) -> httpx2.Response:
     """An httpx2 response from a recorded one, as vcrpy's httpx stub builds it."""
     message = recorded["status"].get("message")
+    # HTTP/1.1 carries a reason phrase as ISO-8859-1 bytes (vcrpy's stub encodes ASCII, and a cassette holding
+    # anything else made the answer an error); a character beyond that is replaced
+    message = message.encode("latin-1", errors="replace") if isinstance(message, str) and message else None
     return httpx2.Response(
         recorded["status"]["code"],
         headers=[(name, value) for name, values in recorded["headers"].items() for value in values],
         stream=httpx2.ByteStream(recorded["body"]["string"]),
-        extensions={"reason_phrase": message.encode("ascii")} if message else None,
+        extensions={"reason_phrase": message} if message else None,
     )
 
 
