@@ -25,6 +25,8 @@ def run(argv: list[str]) -> int:
     """Run the suite: ``pytest conformance/run/suite.py -p conformance.run.plugin`` plus the given options."""
     import pytest
 
+    from conformance.memory import fewer_collections
+
     suite = str(Path(__file__).parent / "run" / "suite.py")
     # `--strict` is ours here (fail on every non-pass verdict); pytest's own --strict is another option
     argv = ["--strict-verdicts" if arg == "--strict" else arg for arg in argv]
@@ -32,8 +34,9 @@ def run(argv: list[str]) -> int:
     # Start-up: schemathesis's pytest plugin is not used by the suite (`conformance fuzz` uses schemathesis as a
     # library), and the suite asserts nothing itself (its verdicts end items through pytest.fail/skip), so the
     # plugins' modules need no assertion rewriting (redone on every run when bytecode is not written)
-    code = pytest.main([suite, "-p", "conformance.run.plugin", "-p", "no:cacheprovider", "-p", "no:schemathesis",
-                        "--assert=plain", "-q", "-rfE", *argv])
+    with fewer_collections():  # a run keeps every cell's results until its reports are written
+        code = pytest.main([suite, "-p", "conformance.run.plugin", "-p", "no:cacheprovider", "-p", "no:schemathesis",
+                            "--assert=plain", "-q", "-rfE", *argv])
     from conformance.run.status import from_pytest
 
     return from_pytest(code)  # 0 pass, 1 fail, 2 usage or unreadable input, 3 internal, 130 interrupted

@@ -28,7 +28,10 @@ MAX_EXPANDED = MAX_BYTES
 # Cheap text tests first. Block nesting needs a node to start further right at each level but one, so a
 # document whose lines all start with fewer than MAX_DEPTH // 4 characters of indentation and ``-``/``?``/``:``
 # indicators, and that has fewer than MAX_DEPTH // 2 flow brackets, nests less than MAX_DEPTH deep.
-_DEEP_LINE = re.compile(r"^[ \t?:-]{%d}" % (MAX_DEPTH // 4), re.MULTILINE)
+# (A line start is the text's start or a newline: the pattern starts with the newline itself, which re finds
+# several times faster than a multi-line ``^`` tried at every position.)
+_DEEP_START = re.compile(r"[ \t?:-]{%d}" % (MAX_DEPTH // 4))
+_DEEP_LINE = re.compile(r"\n[ \t?:-]{%d}" % (MAX_DEPTH // 4))
 # An anchor (``&name``) and an alias (``*name``) where YAML allows a node property to start.
 _ANCHOR = re.compile(r"(?:^|[\s\[{,:])&[^\s\[\]{},]")
 _ALIAS = re.compile(r"(?:^|[\s\[{,:])\*[^\s\[\]{},*]")
@@ -43,7 +46,8 @@ class ParseError(ValueError):
 
 
 def _may_be_deep(text: str) -> bool:
-    return text.count("[") + text.count("{") >= MAX_DEPTH // 2 or _DEEP_LINE.search(text) is not None
+    return (text.count("[") + text.count("{") >= MAX_DEPTH // 2 or _DEEP_START.match(text) is not None
+            or _DEEP_LINE.search(text) is not None)
 
 
 def _may_alias(text: str) -> bool:

@@ -8,12 +8,15 @@ a wrong value. Legitimate uses of the same features still load."""
 from __future__ import annotations
 
 import gzip
+import re
 import time
 import zlib
 
 import brotli
 import pytest
 import zstandard
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.parsing import MAX_DEPTH, ParseError, load_json, load_yaml
 from conformance.transport.bounded import TooLarge, gunzip, inflate
@@ -125,3 +128,17 @@ def test_a_gzip_file_of_several_members_and_a_bomb() -> None:
         gunzip(gzip.compress(b" " * (8 << 20)), 1 << 20)
     with pytest.raises(EOFError):
         gunzip(gzip.compress(b"a: 1\n" * 100)[:-12], 1 << 20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 80), st.sampled_from([" ", "-", "\t", "?", ":", "- ", "a"]),
+                          st.sampled_from(["", "x", "key: value", "[1]"])), max_size=12))
+def test_the_deep_line_test_finds_what_a_multiline_anchor_finds(lines):
+    """``_may_be_deep`` looks for a deeply indented line from each newline (fast); it finds what ``^`` in
+    multi-line mode finds."""
+    from conformance import parsing
+
+    text = "\n".join(indicator * width + rest for width, indicator, rest in lines)
+    anchored = re.compile(r"^[ \t?:-]{%d}" % (parsing.MAX_DEPTH // 4), re.MULTILINE).search(text) is not None
+    fast = parsing._DEEP_START.match(text) is not None or parsing._DEEP_LINE.search(text) is not None
+    assert fast == anchored

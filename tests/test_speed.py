@@ -278,3 +278,16 @@ def test_the_audit_collects_garbage_less_often_and_restores_the_settings(monkeyp
     (tmp_path / "empty.yaml").write_text("interactions: []\nversion: 1\n")
     audit.main([str(tmp_path), "--json", str(tmp_path / "report.json")])
     assert seen == [audit.AUDIT_GC_THRESHOLDS] and gc.get_threshold() == before
+
+
+def test_a_run_collects_garbage_less_often_and_restores_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from conformance import cli
+    from conformance.memory import FEWER_COLLECTIONS
+
+    seen = []
+    monkeypatch.setattr(pytest, "main", lambda args: seen.append(gc.get_threshold()) or 0)
+    before = gc.get_threshold()
+    assert cli.run(["--collect-only"]) == 0
+    assert seen == [FEWER_COLLECTIONS] and gc.get_threshold() == before

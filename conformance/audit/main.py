@@ -37,13 +37,14 @@ from conformance.audit import sdk as sdk_audit
 from conformance.audit.judge import audit_interaction
 from conformance.checks.openapi import OpenApiError, OpenApiSpec
 from conformance.reports import audit as report
+from conformance.memory import FEWER_COLLECTIONS, fewer_collections
 from conformance.transport.recordings import CassetteError, find_cassettes, load_cassette
 
 # Below this much cassette data a worker pool costs more than it saves.
 PARALLEL_BYTES = 4 * 1024 * 1024
 # The audit allocates many objects that live until its report is written (parsed cassettes, findings): fewer
-# young-generation collections save a sixth of its CPU time (benchmarks/audit_bench.py; Python's default: 700, 10, 10)
-AUDIT_GC_THRESHOLDS = (50_000, 20, 100)
+# young-generation collections save a sixth of its CPU time (conformance/memory.py)
+AUDIT_GC_THRESHOLDS = FEWER_COLLECTIONS
 FILE_TIMEOUT = 300.0  # seconds one audit worker may spend on one file before it is stopped
 # Exit statuses (docs/audit.md, README "Reliability"): the highest that applies.
 EXIT_PASS, EXIT_FAIL, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -190,12 +191,8 @@ def _main(args: argparse.Namespace) -> int:
     explicit = {Path(p) for p in args.paths if Path(p).is_file()}
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
     progress = report.Progress(len(files))
-    thresholds = gc.get_threshold()
-    gc.set_threshold(*AUDIT_GC_THRESHOLDS)  # forked workers inherit it
-    try:
+    with fewer_collections():  # forked workers inherit it
         results = _audit_files(files, jobs, progress, args.openapi, args.file_timeout)
-    finally:
-        gc.set_threshold(*thresholds)
     progress.close()
     interactions: list[dict[str, Any]] = []
     audited = 0

@@ -6,8 +6,7 @@ from typing import Any
 
 from conformance.checks.findings import CheckFailure, HarnessError, Ignored, Unsupported
 from conformance.checks.registry import CheckContext, check
-from conformance.transport.exchange import Exchange
-from conformance.transport.http import DEADLINE, NEVER_CONNECTED, TOO_LARGE
+from conformance.transport.exchange import DEADLINE, NEVER_CONNECTED, TOO_LARGE, Exchange
 
 
 # Transport errors (exception class names) that mean the server dropped an accepted request.

@@ -32,6 +32,8 @@ def keep(path: str | Path, document: Any) -> None:
 
 def kept(path: str | Path) -> Any | None:
     """The document kept for ``path`` when the file has not changed since, else None."""
+    if not _KEPT:  # nothing kept (the audit): no path to resolve
+        return None
     found = _KEPT.get(str(Path(path).resolve()))
     if found is None or found[0] != _stamp(Path(path)):
         return None

@@ -16,6 +16,13 @@ from conformance.parsing import ParseError, load_json
 from conformance.transport.sse import SseEvent, parse_sse
 
 
+# Transport errors (exception class names, the prefix of ``Exchange.transport_error``) by what they mean. Kept here,
+# beside the exchange, so the checks read them without importing the HTTP client (the audit never sends).
+NEVER_CONNECTED = ("ConnectError", "ConnectTimeout", "UnsupportedProtocol", "InvalidURL", "LocalProtocolError")
+DEADLINE = "DeadlineExceeded"
+TOO_LARGE = "BodyTooLarge"
+
+
 @dataclass
 class Exchange:
     """One request/response pair. ``status`` is None when no answer arrived (see ``transport_error``)."""

@@ -23,14 +23,10 @@ import httpx2
 from conformance.cases.model import Step
 from conformance.cases.targets import Target
 from conformance.requests.multipart import Upload
-from conformance.transport.exchange import Exchange
+from conformance.transport.exchange import DEADLINE, TOO_LARGE, Exchange
 
 USER_AGENT = "conformance/0.2"
 
-# Transport errors (exception class names, the prefix of ``Exchange.transport_error``) by what they mean.
-NEVER_CONNECTED = ("ConnectError", "ConnectTimeout", "UnsupportedProtocol", "InvalidURL", "LocalProtocolError")
-DEADLINE = "DeadlineExceeded"
-TOO_LARGE = "BodyTooLarge"
 
 
 @dataclass(frozen=True)
