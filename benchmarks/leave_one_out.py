@@ -21,7 +21,7 @@ OpenAI's documentation is refitted per fold on the other four projects, and the 
 
 Roles are design, not data (an informational field's absence is never a failure in any fold); the opaque fields,
 the server-side tool items, the tool-call JSON latitude and the final audio update of audio-output streams
-(``omitted`` finish_reason, ``vocabulary.is_audio_expiry``) rest on OpenAI's documentation and the issue's
+(``omitted`` finish_reason, ``vocabulary.ends_with_final_audio``) rest on OpenAI's documentation and the issue's
 traffic, none of which is a corpus project.
 
 Prints false-fail per project and overall (self-fit: the shipped rules, fitted on all five; LOO: refitted), the
@@ -37,7 +37,7 @@ import shlex
 import sys
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 

@@ -3,7 +3,8 @@
 ``conformance run`` keeps every cell's results, findings and parsed cassettes, ``conformance audit`` every parsed
 cassette and its findings: Python's default thresholds (700, 10, 10) then start many young-generation collections
 that find little to free. Fewer of them save about a sixth of the audit's CPU time and about 7% of a replay
-(``benchmarks/audit_bench.py``, ``benchmarks/replay_bench.py``); nothing is kept longer than before.
+(``benchmarks/audit_bench.py``, ``benchmarks/replay_bench.py``). Objects still in use are unaffected; garbage in
+reference cycles waits longer for a full collection (these commands make little of it).
 """
 
 from __future__ import annotations

@@ -28,10 +28,13 @@ MAX_EXPANDED = MAX_BYTES
 # Cheap text tests first. Block nesting needs a node to start further right at each level but one, so a
 # document whose lines all start with fewer than MAX_DEPTH // 4 characters of indentation and ``-``/``?``/``:``
 # indicators, and that has fewer than MAX_DEPTH // 2 flow brackets, nests less than MAX_DEPTH deep.
-# (A line start is the text's start or a newline: the pattern starts with the newline itself, which re finds
-# several times faster than a multi-line ``^`` tried at every position.)
+# A line starts the text or follows any of YAML's line breaks (\n, \r, U+0085, U+2028, U+2029: PyYAML reads all
+# five). The patterns start with the break itself, which re finds several times faster than a multi-line ``^``
+# tried at every position (and ``^`` knows \n only); the rare breaks are looked for only in a text that has one.
 _DEEP_START = re.compile(r"[ \t?:-]{%d}" % (MAX_DEPTH // 4))
 _DEEP_LINE = re.compile(r"\n[ \t?:-]{%d}" % (MAX_DEPTH // 4))
+_RARE_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+_DEEP_AFTER_RARE_BREAK = re.compile("[\r\x85\u2028\u2029][ \t?:-]{%d}" % (MAX_DEPTH // 4))
 # An anchor (``&name``) and an alias (``*name``) where YAML allows a node property to start.
 _ANCHOR = re.compile(r"(?:^|[\s\[{,:])&[^\s\[\]{},]")
 _ALIAS = re.compile(r"(?:^|[\s\[{,:])\*[^\s\[\]{},*]")
@@ -46,8 +49,13 @@ class ParseError(ValueError):
 
 
 def _may_be_deep(text: str) -> bool:
-    return (text.count("[") + text.count("{") >= MAX_DEPTH // 2 or _DEEP_START.match(text) is not None
-            or _DEEP_LINE.search(text) is not None)
+    return (text.count("[") + text.count("{") >= MAX_DEPTH // 2 or _deep_line(text))
+
+
+def _deep_line(text: str) -> bool:
+    """True when a line of ``text`` starts with MAX_DEPTH // 4 characters of indentation and indicators."""
+    return (_DEEP_START.match(text) is not None or _DEEP_LINE.search(text) is not None
+            or (any(brk in text for brk in _RARE_BREAKS) and _DEEP_AFTER_RARE_BREAK.search(text) is not None))
 
 
 def _may_alias(text: str) -> bool:

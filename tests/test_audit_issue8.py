@@ -257,6 +257,7 @@ def test_the_report_says_what_the_audit_noted():
 @pytest.mark.parametrize("delta, final", [
     ({"audio": {"expires_at": 1780697155}}, True),
     ({"audio": {"expires_at": 1780697155, "id": None}, "content": None}, True),  # null keys carry nothing
+    ({"audio": {"expires_at": 1780697155}, "content": "", "tool_calls": []}, True),  # nor empty ones
     ({"audio": {"expires_at": 1780697155, "data": "AAAA"}}, False),  # more audio: not the final update
     ({"audio": {"expires_at": 1780697155}, "content": "hi"}, False),
     ({"audio": {"expires_at": True}}, False),
@@ -270,3 +271,22 @@ def test_the_final_audio_update_is_its_expiry_alone(delta, final):
     from conformance.api.vocabulary import is_audio_expiry
 
     assert is_audio_expiry(delta) is final
+
+
+AUDIO_ANSWER = [{"role": "assistant", "audio": {"id": "audio_1", "transcript": "Hi"}}, {"audio": {"data": "AAAA"}}]
+
+
+@pytest.mark.parametrize("deltas, finished", [
+    (AUDIO_ANSWER + [{"audio": {"expires_at": 1}}], True),
+    (AUDIO_ANSWER, False),  # no final update
+    (AUDIO_ANSWER + [{"audio": {"expires_at": 1}}, {"audio": {"data": "BBBB"}}], False),  # audio after it
+    ([{"role": "assistant", "content": "Hello"}, {"audio": {"expires_at": 1}}], False),  # a text answer
+    ([{"role": "assistant", "audio": {"id": "audio_1", "data": "AAAA"}}, {"audio": {"expires_at": 1}}], False),
+    ([], False),
+])
+def test_only_a_complete_audio_answer_ends_with_its_final_update(deltas, finished):
+    """As openai-node finishes an audio choice: the final update after an id, data and a transcript (a text stream
+    whose last chunk is an expiry, or audio without its transcript, has not finished)."""
+    from conformance.api.vocabulary import ends_with_final_audio
+
+    assert ends_with_final_audio(deltas) is finished

@@ -817,3 +817,21 @@ def test_stream_parity_compares_text_only_for_a_deterministic_target(api):
 def test_state_checks_report_a_missing_step_as_an_error():
     created, fetched = sequences("responses", "GET", 200)[0]
     assert_finding(run("retrievable", steps(fetch=fetched), "responses", of="create"), "retrievable", Verdict.ERROR)
+
+
+def test_a_case_schema_is_checked_once_and_never_mistaken_for_a_like_one(monkeypatch):
+    """Case schemas are kept by their repr: one whose property key is the integer 1 (YAML can build it) is not
+    the one whose key is the string "1"."""
+    import jsonschema
+
+    from conformance.checks import behaviour
+
+    calls = []
+    real = jsonschema.Draft202012Validator.check_schema
+    monkeypatch.setattr(jsonschema.Draft202012Validator, "check_schema",
+                        classmethod(lambda cls, schema, **kw: calls.append(1) or real.__func__(cls, schema, **kw)))
+    monkeypatch.setattr(behaviour, "_CASE_VALIDATORS", {})
+    by_string = {"properties": {"1": {"type": "string"}}}
+    assert behaviour.schema_problems({"1": 5}, by_string) == ["/1: 5 is not of type 'string'"]
+    assert behaviour.schema_problems({"1": 5}, dict(by_string)) and len(calls) == 1  # checked once
+    assert behaviour.schema_problems({"1": 5}, {"properties": {1: {"type": "string"}}}) == []

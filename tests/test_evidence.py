@@ -174,7 +174,7 @@ def test_every_grammar_family_names_its_evidence():
 
 
 def test_the_documented_audio_omission_is_in_the_pinned_sdk():
-    """The `omitted` finish_reason and ``vocabulary.is_audio_expiry`` cite OpenAI's SDK types (generated from its API
+    """The `omitted` finish_reason and ``vocabulary.ends_with_final_audio`` cite OpenAI's SDK types (generated from its API
     definition): the pinned SDK says so, word for word."""
     import inspect
 

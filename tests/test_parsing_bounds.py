@@ -132,13 +132,22 @@ def test_a_gzip_file_of_several_members_and_a_bomb() -> None:
 
 @settings(max_examples=400, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 80), st.sampled_from([" ", "-", "\t", "?", ":", "- ", "a"]),
-                          st.sampled_from(["", "x", "key: value", "[1]"])), max_size=12))
-def test_the_deep_line_test_finds_what_a_multiline_anchor_finds(lines):
-    """``_may_be_deep`` looks for a deeply indented line from each newline (fast); it finds what ``^`` in
-    multi-line mode finds."""
+                          st.sampled_from(["", "x", "key: value", "[1]"]),
+                          st.sampled_from(["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029"])), max_size=12))
+def test_the_deep_line_test_finds_every_deeply_indented_line(lines):
+    """``_may_be_deep`` looks for a deeply indented line from each YAML line break (fast); it finds exactly the
+    texts with such a line, whichever of YAML's five line breaks ends the lines before it."""
     from conformance import parsing
 
-    text = "\n".join(indicator * width + rest for width, indicator, rest in lines)
-    anchored = re.compile(r"^[ \t?:-]{%d}" % (parsing.MAX_DEPTH // 4), re.MULTILINE).search(text) is not None
-    fast = parsing._DEEP_START.match(text) is not None or parsing._DEEP_LINE.search(text) is not None
-    assert fast == anchored
+    text = "".join(indicator * width + rest + brk for width, indicator, rest, brk in lines)
+    indent = re.compile(r"[ \t?:-]{%d}" % (parsing.MAX_DEPTH // 4))
+    deep = any(indent.match(line) for line in re.split("\r\n|[\n\r\x85\u2028\u2029]", text))
+    assert parsing._deep_line(text) == deep
+
+
+@pytest.mark.parametrize("brk", ["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029"])
+def test_block_nesting_past_the_limit_is_refused_whatever_the_line_breaks(brk):
+    """A mapping nested 300 deep (code-made), its lines ended by each of YAML's line breaks."""
+    document = "a:" + "".join(brk + " " * (depth + 1) + "a:" for depth in range(300)) + " x" + brk
+    with pytest.raises(ParseError, match="nested deeper than"):
+        load_yaml(document)

@@ -21,7 +21,7 @@ from conformance.api import contracts, history
 from conformance.verdicts import stale as audit_history
 from conformance.checks import CHECKS, CheckContext, run_check
 from conformance.api.history import first_seen_any_api
-from conformance.api.validation import problems_of, validate_object
+from conformance.api.validation import problems_of, role_of, validate_object
 
 LATER_FIELDS = first_seen_any_api()
 
@@ -225,8 +225,9 @@ def test_stream_schema_problems_without_jsonschema_equal_jsonschemas(monkeypatch
         pytest.skip(CORPUS_MISSING)
     from conformance.observations.streams import validation
 
-    def words(errors):
-        return [(tuple(e.absolute_path), e.message, e.validator) for e in errors]
+    def words(errors):  # and the role the contract node gives an absent field (informational or protocol)
+        return [(tuple(e.absolute_path), e.message, e.validator,
+                 role_of(e.schema, e.message.split("'")[1]) if e.validator == "required" else None) for e in errors]
 
     compared = absent_used = 0
     for name, payload in _stream_payloads():

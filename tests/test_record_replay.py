@@ -122,7 +122,8 @@ def test_replay_items_are_marked_to_block_the_network(pytester: pytest.Pytester,
     # sockets are blocked while each item runs by plugin.pytest_runtest_call, not by pytest-recording's fixtures
     assert marks and all("block_network" not in line and "'vcr'" not in line for line in marks), marks
     sdk = _run(pytester, "--target", "fake", "--collect-only", "-s", "-p", "conftest", "--client", "sdk")
-    assert all("block_network" in line for line in sdk.outlines if line.startswith("MARKS"))  # vcrpy replay
+    sdk_marks = [line for line in sdk.outlines if line.startswith("MARKS")]
+    assert sdk_marks and all("block_network" in line for line in sdk_marks), sdk.outlines  # vcrpy replay
     recording = _run(pytester, "--target", "fake", "--collect-only", "-s", "-p", "conftest", "--record-mode", "once")
     assert any("'vcr'" in line for line in recording.outlines if line.startswith("MARKS"))  # recording: vcrpy
 

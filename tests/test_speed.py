@@ -291,3 +291,25 @@ def test_a_run_collects_garbage_less_often_and_restores_the_settings(monkeypatch
     before = gc.get_threshold()
     assert cli.run(["--collect-only"]) == 0
     assert seen == [FEWER_COLLECTIONS] and gc.get_threshold() == before
+
+
+def test_a_kept_cassette_document_is_read_back_only_while_its_file_is_unchanged(tmp_path: Path) -> None:
+    """Replay keeps what it parsed for the report; a changed file is parsed again, and vcrpy's loading leaves
+    the kept document as parsed (its body strings stay text)."""
+    import os
+
+    from conformance.transport import documents
+    from conformance.transport.recordings import read_document
+
+    path = tmp_path / "hello.chat.yaml"
+    path.write_text("interactions:\n- request: {method: POST, uri: 'http://h/v1/chat/completions', body: null,\n"
+                    "    headers: {}}\n  response:\n    status: {code: 200, message: OK}\n    headers: {}\n"
+                    "    body: {string: '{\"id\": \"chatcmpl-1\"}'}\nversion: 1\n")
+    cassettes.SafePersister.load_cassette(path, serializer=None)  # as replay loads it
+    kept = documents.kept(path)
+    assert kept is not None and read_document(path) is kept
+    assert kept["interactions"][0]["response"]["body"]["string"] == '{"id": "chatcmpl-1"}'  # not made bytes
+    path.write_text(path.read_text().replace("chatcmpl-1", "chatcmpl-2"))
+    os.utime(path, ns=(1, 1))  # a different modification time, as any rewrite has
+    assert documents.kept(path) is None
+    assert "chatcmpl-2" in read_document(path)["interactions"][0]["response"]["body"]["string"]

@@ -127,8 +127,7 @@ def test_real_chat_streams_pass(streams):
 
 def _audio_streams(streams) -> list[dict]:
     audio = [r for r in streams if "audio" in ((r["request_body"] or {}).get("modalities") or [])]
-    if not audio:
-        pytest.skip("no genuine audio-output stream in the corpus")
+    assert audio, "the corpus has genuine audio-output streams"
     return audio
 
 
@@ -160,6 +159,19 @@ def test_an_audio_stream_without_its_final_audio_update_never_finishes(streams):
             if _is_expiry_chunk(payload):
                 payload["choices"][0]["delta"]["audio"]["data"] = "AAAA"
     only(new_failures(base, edited(base, more_than_expiry)), "chat_stream_chunks", "never gets a finish_reason")
+
+
+def test_a_text_stream_cannot_end_with_an_audio_expiry_instead_of_a_finish_reason(text_base):
+    """A code-made variant of a genuine text stream: its finish_reason replaced by a final audio update. Without
+    an audio answer before it, that update finishes nothing."""
+    def expiry_instead(pairs):
+        for _, payload in pairs:
+            for choice in payload.get("choices") or [] if isinstance(payload, dict) else []:
+                if choice.get("finish_reason") is not None:
+                    choice["finish_reason"] = None
+                    choice["delta"] = {"audio": {"expires_at": 1780697155}}
+    only(new_failures(text_base, edited(text_base, expiry_instead)), "chat_stream_chunks",
+         "choice 0 never gets a finish_reason")
 
 
 # -- framing -----------------------------------------------------------------------------------------------------

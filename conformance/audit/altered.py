@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.api.vocabulary import START_EVENTS, TERMINAL_EVENTS, is_audio_expiry
+from conformance.api.vocabulary import START_EVENTS, TERMINAL_EVENTS, ends_with_final_audio
 from conformance.checks.findings import Failure, Verdict
 from conformance.observations.streams import stream_events
 from conformance.transport.exchange import Exchange
@@ -88,8 +88,14 @@ def _chat(exchange: Exchange, events: list[Any], payloads: list[dict[str, Any]])
                                          "request was edited (OpenAI sends usage only when asked)"))
     if not done:
         out.append(("stream_framing", "the stream has no `data: [DONE]`: the recording is truncated"))
-    finished = any(isinstance(c, dict) and (c.get("finish_reason") is not None or is_audio_expiry(c.get("delta")))
-                   for p in payloads for c in (p.get("choices") if isinstance(p.get("choices"), list) else []))
+    choices = [c for p in payloads for c in (p.get("choices") if isinstance(p.get("choices"), list) else [])
+               if isinstance(c, dict)]
+    deltas: dict[Any, list[Any]] = {}
+    for choice in choices:
+        if isinstance(choice.get("index"), int):
+            deltas.setdefault(choice["index"], []).append(choice.get("delta"))
+    finished = (any(c.get("finish_reason") is not None for c in choices)
+                or any(ends_with_final_audio(one) for one in deltas.values()))
     if payloads and not finished:
         out.append(("chat_stream_chunks", "no chunk has a finish_reason: the stream was truncated (or is not an "
                                           "OpenAI stream)"))

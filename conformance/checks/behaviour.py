@@ -52,18 +52,16 @@ def schema_problems(instance: Any, schema: dict[str, Any], source: str = "the ca
     return [f"/{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
 
 
-_CASE_VALIDATORS: dict[str, tuple[Any, str | None]] = {}  # canonical JSON text of a schema -> its validator
+_CASE_VALIDATORS: dict[str, tuple[Any, str | None]] = {}  # repr of a schema -> its validator
 
 
 def _case_validator(schema: dict[str, Any]) -> tuple[Any, str | None]:
     """(a validator for one case-supplied schema, None), or (None, why the schema is invalid). Checked against
     its metaschema once per distinct schema: that check costs more than validating an answer, and a run asks
-    for the same few schemas on every cell."""
-    try:
-        key: str | None = json.dumps(schema, sort_keys=True, default=repr)
-    except (TypeError, ValueError):  # keys that do not sort (YAML allows any): not kept
-        key = None
-    found = _CASE_VALIDATORS.get(key) if key is not None else None
+    for the same few schemas on every cell. Keyed by ``repr``, which tells apart what YAML can build and JSON
+    text would not (``1`` from ``"1"`` as a key, a date from a string)."""
+    key = repr(schema)
+    found = _CASE_VALIDATORS.get(key)
     if found is None:
         cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
         try:
@@ -71,7 +69,7 @@ def _case_validator(schema: dict[str, Any]) -> tuple[Any, str | None]:
             found = (cls(schema), None)
         except jsonschema.SchemaError as exc:
             found = (None, exc.message)
-        if key is not None and len(_CASE_VALIDATORS) < 256:
+        if len(_CASE_VALIDATORS) < 256:
             _CASE_VALIDATORS[key] = found
     return found
 

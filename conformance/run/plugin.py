@@ -205,8 +205,9 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Any:
-    """Direct replay: sockets blocked while a conformance item runs (pytest-recording's blocking_context), which
-    its ``block_network`` mark and fixtures did at many times the cost: any connection attempt is a bug."""
+    """Direct replay: sockets blocked while a conformance item's test function runs (pytest-recording's
+    blocking_context; its ``block_network`` mark and fixtures did it at many times the cost, around set-up and
+    teardown too, which open no connection in replay): any connection attempt is a bug."""
     if item.get_closest_marker("conformance") is None or not replays_directly(settings_of(item.config)):
         return (yield)
     from pytest_recording import network

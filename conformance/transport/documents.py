@@ -15,19 +15,20 @@ from typing import Any
 _KEPT: dict[str, tuple[tuple[int, int], Any]] = {}
 
 
-def _stamp(path: Path) -> tuple[int, int] | None:
+def stamp(path: str | Path) -> tuple[int, int, int] | None:
+    """What tells a file's versions apart here: its inode, modification time and size (None: no such file)."""
     try:
-        stat = path.stat()
+        found = Path(path).stat()
     except OSError:
         return None
-    return stat.st_mtime_ns, stat.st_size
+    return found.st_ino, found.st_mtime_ns, found.st_size
 
 
-def keep(path: str | Path, document: Any) -> None:
-    """Keep the parsed ``document`` of the file at ``path`` (as the file is now)."""
-    stamp = _stamp(Path(path))
-    if stamp is not None:
-        _KEPT[str(Path(path).resolve())] = (stamp, document)
+def keep(path: str | Path, document: Any, read_at: tuple[int, int, int] | None) -> None:
+    """Keep the parsed ``document`` of the file at ``path``, read when its stamp was ``read_at`` (taken before
+    reading: a file changed since then is not kept)."""
+    if read_at is not None and read_at == stamp(path):
+        _KEPT[str(Path(path).resolve())] = (read_at, document)
 
 
 def kept(path: str | Path) -> Any | None:
@@ -35,11 +36,6 @@ def kept(path: str | Path) -> Any | None:
     if not _KEPT:  # nothing kept (the audit): no path to resolve
         return None
     found = _KEPT.get(str(Path(path).resolve()))
-    if found is None or found[0] != _stamp(Path(path)):
+    if found is None or found[0] != stamp(path):
         return None
     return found[1]
-
-
-def forget() -> None:
-    """Drop every kept document."""
-    _KEPT.clear()

@@ -358,6 +358,7 @@ class SafePersister:
             raise CassetteNotFoundError()
         problem, document = None, None
         try:
+            read_at = documents.stamp(path)
             text = path.read_bytes().decode("utf-8")
             if not text.strip():
                 problem = "the file is empty"
@@ -371,7 +372,7 @@ class SafePersister:
         if problem is None:
             try:
                 # vcrpy builds its objects from what we parsed; the report reads the same document later
-                documents.keep(path, document)
+                documents.keep(path, document, read_at)
                 return deserialize(text, _Parsed(_copied_responses(document)))
             except Exception as exc:  # noqa: BLE001  (vcrpy's own reading: KeyError, ValueError, ...)
                 problem = f"vcrpy cannot read it: {type(exc).__name__}: {exc}"

@@ -14,7 +14,7 @@ Rule families:
 
 Audio-output streams end a choice with its final audio update (``delta.audio.expires_at``
 alone, after the usage chunk) instead of a ``finish_reason``, as OpenAI documents
-(``vocabulary.is_audio_expiry``); a choice that ends so has finished. Genuine audio streams
+(``vocabulary.ends_with_final_audio``); a complete audio choice that ends so has finished. Genuine audio streams
 also send chunks without ``choices``: the chunk contract says so (x-evidence ``contradicted``).
 """
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.api.arguments import NOT_ALWAYS_JSON, parse_object, strict_tool
-from conformance.api.vocabulary import CHAT_CHUNK_OBJECT, is_audio_expiry
+from conformance.api.vocabulary import CHAT_CHUNK_OBJECT, ends_with_final_audio
 from conformance.observations.streams.problems import Problem, excerpt, short
 from conformance.observations.streams.validation import schema_problems
 from conformance.transport.exchange import Exchange
@@ -46,7 +46,7 @@ def _request_option(exchange: Exchange, *path: str) -> Any:
 class _Choice:
     first: int  # the event index of its first delta
     finish: list[int] = field(default_factory=list)
-    last_delta: Any = None  # the delta of its latest chunk
+    deltas: list[Any] = field(default_factory=list)  # its deltas, in order
 
 
 @dataclass
@@ -161,7 +161,7 @@ class ChatWalk:
                                            f"'assistant'", event)
                 elif delta.get("role") not in (None, "assistant"):
                     self.add("chunks", f"role changes to {delta['role']!r} in choice {index}", event)
-                state.last_delta = delta
+                state.deltas.append(delta)
                 if choice.get("finish_reason") is not None:
                     if state.finish:
                         self.add("chunks", f"a second finish_reason {choice['finish_reason']!r} for choice {index} "
@@ -173,7 +173,7 @@ class ChatWalk:
         if sorted(choices) != list(range(len(choices))):
             self.add("chunks", f"choice indexes are {sorted(choices)}, expected 0..{len(choices) - 1}")
         for index, state in sorted(choices.items()):
-            if not state.finish and not is_audio_expiry(state.last_delta):
+            if not state.finish and not ends_with_final_audio(state.deltas):
                 self.add("chunks", f"choice {index} never gets a finish_reason",
                          missing=("finish_reason",), only_missing=True)
 

@@ -111,8 +111,9 @@ FAMILIES: tuple[FamilyEvidence, ...] = (
         "timestamp\"; finish_reason \"the reason the model stopped generating tokens\"",
         "157 genuine streams, 5 projects (finish_reason: the 153 text and tool streams; the 4 audio-output "
         "streams end each choice with its final audio update)",
-        "a choice that ends with its final audio update (`delta.audio.expires_at` alone) has finished without a "
-        "finish_reason: OpenAI documents that it omits finish_reason there (vocabulary.is_audio_expiry: "
+        "a choice whose audio answer is complete (id, data, transcript) and that ends with its final audio update "
+        "(`delta.audio.expires_at` alone) has finished without a finish_reason: OpenAI documents that it omits "
+        "finish_reason there (vocabulary.ends_with_final_audio: "
         "openai-python's ChatCompletionChunk types, openai-node bd86817e)"),
     FamilyEvidence(
         "chat", "tool_calls", "chat_stream_tool_calls",

@@ -19,6 +19,7 @@ class _Required:
     absolute_path: tuple
     message: str
     schema: Any
+    validator_value: tuple  # the required names of the contract node
     validator: str = "required"
 
 
@@ -33,7 +34,8 @@ def _errors(profile: str, name: str, instance: Any, limit: int = 20) -> list[Any
     for place in found:
         for field in place.validator_value:
             if field not in place.instance:
-                out.append(_Required(tuple(place.absolute_path), f"{field!r} is a required property", place.schema))
+                out.append(_Required(tuple(place.absolute_path), f"{field!r} is a required property", place.schema,
+                                     tuple(place.validator_value)))
     return out[:limit]
 
 
