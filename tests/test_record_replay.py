@@ -121,11 +121,21 @@ def test_replay_items_are_marked_to_block_the_network(pytester: pytest.Pytester,
     # raw replay answers from the cassette through an httpx2 transport (transport/replay.py): no vcr mark, and
     # sockets are blocked while each item runs by plugin.pytest_runtest_call, not by pytest-recording's fixtures
     assert marks and all("block_network" not in line and "'vcr'" not in line for line in marks), marks
-    sdk = _run(pytester, "--target", "fake", "--collect-only", "-s", "-p", "conftest", "--client", "sdk")
-    sdk_marks = [line for line in sdk.outlines if line.startswith("MARKS")]
-    assert sdk_marks and all("block_network" in line for line in sdk_marks), sdk.outlines  # vcrpy replay
     recording = _run(pytester, "--target", "fake", "--collect-only", "-s", "-p", "conftest", "--record-mode", "once")
     assert any("'vcr'" in line for line in recording.outlines if line.startswith("MARKS"))  # recording: vcrpy
+
+
+def test_sdk_lane_replay_items_are_marked_to_block_the_network(pytester: pytest.Pytester, fake_target: str) -> None:
+    """The SDK lane replays through pytest-recording (vcrpy patches the SDK's client): its items keep the mark."""
+    pytest.importorskip("openai", reason="the SDK lane needs the openai SDK (pip install -e '.[sdk]')")
+    _setup(pytester, fake_target)
+    (pytester.path / "conftest.py").write_text(
+        "def pytest_collection_modifyitems(items):\n"
+        "    for item in items:\n"
+        "        print('MARKS', item.name, sorted(m.name for m in item.iter_markers()))\n")
+    sdk = _run(pytester, "--target", "fake", "--collect-only", "-s", "-p", "conftest", "--client", "sdk")
+    sdk_marks = [line for line in sdk.outlines if line.startswith("MARKS")]
+    assert sdk_marks and all("block_network" in line for line in sdk_marks), sdk.outlines
 
 
 def test_a_direct_replay_blocks_sockets_while_items_run(pytester: pytest.Pytester, fake_target: str) -> None:
