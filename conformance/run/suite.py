@@ -212,16 +212,19 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError] | str, requ
         result = _not_recorded(spec, committed)
     elif settings.replay and vcr.load_problem(spec.cassette):
         result = _unreadable(spec, vcr.load_problem(spec.cassette))
-    elif case_runner is not None:  # --concurrency: this case runs on the pool, beside the others
+    elif settings.live:
         def run(one: RunSpec) -> CaseResult:
             return _live_case(one, settings, local_servers, send_step, run_id)
 
-        case_runner.start(_live_specs(request.session.items), run)
         try:
-            result = case_runner.result(spec, run)
+            if case_runner is not None:  # --concurrency: this case runs on the pool, beside the others
+                case_runner.start(_live_specs(request.session.items), run)
+                result = case_runner.result(spec, run)
+            else:
+                result = run(spec)
         except ServerError as exc:
             pytest.fail(f"cannot start {spec.target.server}: {exc}", pytrace=False)
-    else:
+    else:  # replay, or recording
         target = spec.target.bound(REPLAY_PORT) if spec.target.server else spec.target
         if not settings.replay:
             try:
@@ -231,10 +234,10 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError] | str, requ
         # replay never sleeps: polls are answered from the cassette in recorded order
         sleep = (lambda _s: None) if settings.replay else time.sleep
         result = run_case(spec.case, spec.api, target, send_step, stream=spec.stream, sleep=sleep,
-                          profile=settings.profile, run_id=_run_id(spec, settings.live, settings.record_mode, run_id),
+                          profile=settings.profile, run_id=_run_id(spec, False, settings.record_mode, run_id),
                           poll_budget=poll_budget(settings))
-        result.cassette = None if settings.live else str(spec.cassette)
-        if not settings.live and not settings.replay:
+        result.cassette = str(spec.cassette)
+        if not settings.replay:
             vcr.mark_completed(spec.cassette)  # the case completed: its cassette may be written
     result.intermittent = known.intermittent_found(result)
     record = redaction.redact_value(result.as_dict())  # no secret in reports or logs, even one a server echoed

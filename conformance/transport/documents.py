@@ -2,7 +2,7 @@
 
 Replay parses a cassette to answer its case (``vcr.SafePersister``); the run's HTML report then shows request and
 response excerpts from the same file (``recordings.read_document``). Parsing YAML is the costliest part of both,
-so replay keeps what it parsed here, and the report reads it back while the file is unchanged (same path,
+so replay keeps what it parsed here, and the report reads it back while the file is unchanged (same path, inode,
 modification time and size). Only replay keeps documents: the audit reads each file once and keeps nothing.
 Whoever reads a kept document must not change it.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-_KEPT: dict[str, tuple[tuple[int, int], Any]] = {}
+_KEPT: dict[str, tuple[tuple[int, int, int], Any]] = {}  # resolved path -> (stamp when read, document)
 
 
 def stamp(path: str | Path) -> tuple[int, int, int] | None:

@@ -28,7 +28,6 @@ from conformance.transport.exchange import DEADLINE, TOO_LARGE, Exchange
 USER_AGENT = "conformance/0.2"
 
 
-
 @dataclass(frozen=True)
 class Limits:
     """How long and how much one request may take. Defaults are documented in README ("Reliability")."""
