@@ -1,7 +1,8 @@
 """The speed-ups of issue 15 keep behaviour: each is shown to do what the slow path did, and to do less.
 
 Replay (expectations parsed once, known gaps reported as xfail without a traceback, absent HTTP libraries
-looked for once, the cassette served through an httpx2 transport with vcrpy's own matching), the results file
+looked for once, no per-item fixture of pytest-recording; the transport that serves cassettes is compared with
+vcrpy in tests/test_replay_index.py), the results file
 rewritten in a bounded share of the run, live runs (bounded polls, cases on a thread pool, per-target
 concurrency, aimock's injected latency for the benchmark).
 """
@@ -21,7 +22,7 @@ import pytest
 
 from conformance.cases.targets import TargetError, make_target
 from conformance.reports import results_file
-from conformance.run import concurrent
+from conformance.run import concurrent, plugin
 from conformance.run.runner import PollBudget, poll
 from conformance.transport import replay
 from conformance.transport import vcr as cassettes
@@ -30,7 +31,6 @@ from conformance.transport.http import Limits, _read
 from conformance.verdicts import expectations
 
 ROOT = Path(__file__).resolve().parents[1]
-CASSETTE = ROOT / "cassettes" / "aimock" / "storage" / "delete-stored.chat.yaml"
 
 
 # --- replay ---------------------------------------------------------------------------------------------------
@@ -73,6 +73,24 @@ def test_a_known_gap_is_an_xfail_with_its_reason_and_no_traceback(tmp_path: Path
                for outcome, reason, no_traceback in seen), seen
 
 
+def _setup_plan(*options: str) -> list[str]:
+    """The fixtures ``conformance run --setup-plan`` would set up for aimock's storage cases (nothing runs)."""
+    proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--target", "aimock", "--capability",
+                           "storage", "--setup-plan", *options], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return [line.split()[2] for line in proc.stdout.splitlines() if line.strip().startswith("SETUP")]
+
+
+def test_a_directly_replayed_item_sets_up_none_of_pytest_recordings_fixtures(tmp_path: Path) -> None:
+    """Recording keeps them (the ``vcr`` fixture records each item's cassette); direct replay has no use for
+    them, and pytest would set up six fixtures for each item."""
+    replayed = _setup_plan("--reports", str(tmp_path / "replay"))
+    recorded = _setup_plan("--reports", str(tmp_path / "record"), "--record-mode", "once")
+    items = sum(name.startswith("conformance_spec") for name in replayed)
+    assert items >= 5 and items == sum(name.startswith("conformance_spec") for name in recorded)
+    assert not set(replayed) & set(plugin.RECORDING_FIXTURES)
+    assert recorded.count("vcr") == recorded.count("block_network") == items
+
+
 def test_absent_http_libraries_are_looked_for_once(monkeypatch: pytest.MonkeyPatch) -> None:
     name = "conformance_no_such_library_xyz"
     monkeypatch.delitem(sys.modules, name, raising=False)
@@ -81,46 +99,6 @@ def test_absent_http_libraries_are_looked_for_once(monkeypatch: pytest.MonkeyPat
     with pytest.raises(ImportError):
         __import__(name)  # fails at once: Python's own "known absent" marker, no search of sys.path
     monkeypatch.delitem(sys.modules, name)
-
-
-def _answers(client: httpx2.Client, requests: list[tuple[str, str, bytes]]) -> list[tuple]:
-    """Each request's (status, headers, text), or the name of the exception it raised."""
-    out = []
-    for method, url, body in requests:
-        try:
-            answer = client.request(method, url, content=body)
-            out.append((answer.status_code, dict(answer.headers), answer.text))
-        except Exception as exc:  # noqa: BLE001
-            out.append((type(exc).__name__,))
-    return out
-
-
-def _vcrpy_answers(path: Path, requests: list[tuple[str, str, bytes]]) -> list[tuple]:
-    """What vcrpy itself (patching httpx2, as pytest-recording does) answers to ``requests``."""
-    from vcr import VCR
-
-    recorder = VCR(record_mode="none")
-    cassettes.configure_vcr(recorder, only_completed=True)
-    with recorder.use_cassette(str(path), **cassettes.vcr_config()), httpx2.Client() as client:
-        return _answers(client, requests)
-
-
-def _transport_answers(path: Path, requests: list[tuple[str, str, bytes]]) -> list[tuple]:
-    with replay.replay_client(path) as client:
-        return _answers(client, requests)
-
-
-def test_the_replay_transport_answers_as_vcrpy_does() -> None:
-    """Every recorded request, then each once more (no repeated playback), then one never recorded: the
-    transport's answers (status, headers, body, or the error) are vcrpy's."""
-    document = cassettes.load_yaml(CASSETTE.read_text())
-    recorded = [(i["request"]["method"], i["request"]["uri"].replace("4020", "9"),  # matched on path, not port
-                 (i["request"].get("body") or "").encode()) for i in document["interactions"]]
-    requests = recorded + recorded[:2] + [("POST", "http://127.0.0.1:9/v1/chat/completions", b'{"model": "x"}')]
-    expected = _vcrpy_answers(CASSETTE, requests)
-    assert _transport_answers(CASSETTE, requests) == expected
-    assert len({answer[0] for answer in expected[:len(recorded)]} - {200, 404}) == 0  # all played
-    assert expected[-1] == ("CannotOverwriteExistingCassetteException",)
 
 
 def test_the_request_scrub_on_a_shallow_copy_equals_vcrpys_deep_copy() -> None:

@@ -45,12 +45,12 @@ def _source(record: dict[str, Any]) -> str:
 
 
 def _cell_data(report: Report, record: dict[str, Any], library: CassetteLibrary,
-               run_roots: dict[str, str | None]) -> dict[str, Any]:
+               run_roots: dict[str, str | None], several_variants: bool) -> dict[str, Any]:
     mismatch = claim_rules.mismatch(record)
     claim = claim_rules.claim_of(record)
     return {
         "target": record["target"], "api": record["api"],
-        "variant": variant_of(record) if len(report.variants) > 1 else "",
+        "variant": variant_of(record) if several_variants else "",
         "capability": record["capability"], "case": record["case"], "stream": bool(record["stream"]),
         "verdict": record["verdict"], "shape": record.get("shape", "pass"), "description": record.get("description"),
         "claim": claim, "claim_text": claim_rules.describe(claim),
@@ -255,9 +255,10 @@ def render(report: Report, comparison: Comparison | None = None, library: Casset
     library = library or CassetteLibrary([])
     run_roots = {run.get("id") or "": run.get("cassettes") for run in report.runs}
     index_of = {id(record): i for i, record in enumerate(report.records)}
+    several = len(report.variants) > 1  # the clients of all cells: computed once, not for each cell
     data = {
         "columns": [{"target": t, "api": a, "variant": v} for t, a, v in report.columns()],
-        "cells": [_cell_data(report, record, library, run_roots) for record in report.records],
+        "cells": [_cell_data(report, record, library, run_roots, several) for record in report.records],
         "verdicts": {name: list(style) for name, style in VERDICTS.items()},
         "markers": {mark: list(meaning) for mark, meaning in MARKERS.items()},
         "scripted": SCRIPTED[1],

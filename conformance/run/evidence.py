@@ -68,10 +68,14 @@ def excerpts(exchange: Exchange) -> dict[str, str]:
     return {"request": clip(request or "", REQUEST_EXCERPT), "response": clip(response or "", RESPONSE_EXCERPT)}
 
 
-def step_record(exchange: Exchange, interaction: int | None) -> dict[str, Any]:
-    """The record of one sent step kept in a result."""
-    return {"name": exchange.step, "method": exchange.method, "path": exchange.path, "status": exchange.status,
-            "usage": usage_of(exchange), "interaction": interaction, "excerpt": excerpts(exchange)}
+def step_record(exchange: Exchange, interaction: int | None, excerpt: bool = True) -> dict[str, Any]:
+    """The record of one sent step kept in a result; with its ``excerpts`` unless ``excerpt`` is False (a
+    cassette holds the exchange: the results file keeps the interaction's number instead)."""
+    record = {"name": exchange.step, "method": exchange.method, "path": exchange.path, "status": exchange.status,
+              "usage": usage_of(exchange), "interaction": interaction}
+    if excerpt:
+        record["excerpt"] = excerpts(exchange)
+    return record
 
 
 def expects_rejection(case: Case, api: str) -> bool:

@@ -25,6 +25,7 @@ from conformance.reports.results_file import ResultsWriter
 from conformance.requests.validation import check_cases
 from conformance.run.plan import RunSpec, choose_targets, plan
 from conformance.run import preflight, safety, status
+from conformance.transport import documents
 from conformance.transport import vcr as cassettes
 from conformance.transport.http import Limits, make_client, sender
 
@@ -216,6 +217,23 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
         return (yield)
 
 
+# pytest-recording's autouse fixtures and what only they request. A directly replayed item gives them nothing to
+# do (no ``vcr`` mark: they yield None), yet pytest would set up and tear down all six for each item.
+RECORDING_FIXTURES = ("vcr", "block_network", "vcr_markers", "vcr_cassette_dir", "record_mode", "disable_recording")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Direct replay: conformance items run without pytest-recording's per-item fixtures (the network is blocked
+    in ``pytest_runtest_call`` instead); recording and the SDK lane keep them."""
+    if not replays_directly(settings_of(config)):
+        return
+    for item in items:
+        if item.get_closest_marker("conformance") is not None:
+            requested = getattr(item, "fixturenames", None)
+            if isinstance(requested, list):
+                requested[:] = [name for name in requested if name not in RECORDING_FIXTURES]
+
+
 def replays_directly(settings: Settings) -> bool:
     """Raw-HTTP replay answers from cassettes through an httpx2 transport (``transport.replay``), without
     vcrpy's per-item patching; recording, and the SDK lane (its own HTTP client), go through pytest-recording."""
@@ -354,6 +372,7 @@ class Collector:
                                   exit_status=status.from_pytest(session.exitstatus))
         self.written = report.write_reports(self.log.records if self.log else settings.results, settings.reports,
                                             client=settings.client_info(), run=run)
+        documents.forget()  # the reports are written: the parsed cassettes are not needed any more
         # The final scan: a report that still holds a secret is deleted, and the run fails saying so.
         self.refused = safety.refuse_secrets([*self.written.values(), *([self.log.lines_path] if self.log else [])])
         if self.refused and session.exitstatus == pytest.ExitCode.OK:

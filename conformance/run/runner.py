@@ -258,9 +258,11 @@ def result_without_run(case: Case, api: str, target: Target, *, stream: bool, fa
 
 def run_case(case: Case, api: str, target: Target, send: Sender, *, stream: bool = False,
              sleep: Callable[[float], None] = time.sleep, profile: str | None = None,
-             run_id: str | None = None, poll_budget: PollBudget | None = None) -> CaseResult:
+             run_id: str | None = None, poll_budget: PollBudget | None = None,
+             excerpts: bool = True) -> CaseResult:
     """Run and judge ``case`` on ``api`` against ``target``, sending each request with ``send``; ``run_id``
-    is ``${run.id}`` (in replay: the recording's)."""
+    is ``${run.id}`` (in replay: the recording's); ``excerpts``: keep request and response excerpts in the
+    steps' records (a run without a cassette to point to)."""
     started = time.monotonic()
     send = evidence.CountingSender(send)  # each answer's position in the cassette, for the reports
     exchanges: dict[str, Exchange] = {}
@@ -277,6 +279,6 @@ def run_case(case: Case, api: str, target: Target, send: Sender, *, stream: bool
                                 deterministic=target.deterministic)
     order = list(exchanges) + [s.name for s in case.steps[api] if s.name not in exchanges]
     result = _result(case, api, target, stream, failures, profile, order)
-    result.steps = [evidence.step_record(e, send.position(e)) for e in exchanges.values()]
+    result.steps = [evidence.step_record(e, send.position(e), excerpts) for e in exchanges.values()]
     result.duration = time.monotonic() - started
     return result

@@ -38,20 +38,54 @@ def vcr_config() -> dict[str, Any]:
     return vcr.vcr_config()
 
 
-@pytest.fixture(scope="session")
-def local_servers(request: pytest.FixtureRequest) -> Iterator[dict[str, RunningServer]]:
-    """Local servers this run started for live runs or recording; stopped at the end."""
-    started: dict[str, RunningServer] = {}
-    yield started
-    for server in started.values():
-        if isinstance(server, RunningServer):
-            server.stop()
+class SessionTools:
+    """What every item of a session shares: this run's id (``${run.id}``: names what cases create on a server,
+    so leftovers of a crash can be found), the local servers started for live runs or recording (stopped at
+    the end), how steps are sent (raw HTTP, or the installed openai SDK with ``--client sdk``; made on first
+    use, which a replay never needs) and, for live runs with ``--concurrency N`` (N > 1, not under xdist), the
+    pool that runs cases beside each other (``conformance.run.concurrent``). One fixture, not one per tool:
+    pytest looks each fixture up again for every item."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.run_id = new_run_id()
+        self.servers: dict[str, RunningServer] = {}
+        self._client: httpx2.Client | None = None
+        self._send: Sender | None = None
+        settings, workers = settings_of(config), config.getoption("--concurrency")
+        self.runner = (CaseRunner(workers, {t.name: t.concurrency for t in settings.targets() if t.concurrency})
+                       if settings.live and workers > 1 and not hasattr(config, "workerinput") else None)
+
+    def send(self) -> Sender:
+        """How each step is sent (made once, on first use)."""
+        if self._send is None:
+            settings = settings_of(self.config)
+            if settings.client == "sdk":
+                from conformance.transport import sdk  # imports openai: only in the SDK lane
+
+                self._send = sdk.sender()
+            else:
+                self._client = make_client(settings.limits)
+                self._send = sender(self._client, settings.limits)
+        return self._send
+
+    def close(self) -> None:
+        """Stop what the session started: the case pool, the HTTP client, the local servers."""
+        if self.runner is not None:
+            self.runner.close()
+        if self._client is not None:
+            self._client.close()
+        for server in self.servers.values():
+            if isinstance(server, RunningServer):
+                server.stop()
 
 
 @pytest.fixture(scope="session")
-def run_id() -> str:
-    """This run's id (``${run.id}``): names what cases create on a server, so leftovers of a crash can be found."""
-    return new_run_id()
+def session_tools(request: pytest.FixtureRequest) -> Iterator[SessionTools]:
+    """The session's ``SessionTools``, closed at the end."""
+    tools = SessionTools(request.config)
+    yield tools
+    tools.close()
 
 
 def _run_id(spec: RunSpec, live: bool, record_mode: str, fresh: str) -> str:
@@ -59,22 +93,6 @@ def _run_id(spec: RunSpec, live: bool, record_mode: str, fresh: str) -> str:
     if not live and record_mode not in ("rewrite", "all") and spec.cassette.exists():
         return vcr.recorded_run_id(spec.cassette) or fresh
     return fresh
-
-
-@pytest.fixture(scope="session")
-def http_client(request: pytest.FixtureRequest) -> Iterator[httpx2.Client]:
-    with make_client(settings_of(request.config).limits) as client:
-        yield client
-
-
-@pytest.fixture(scope="session")
-def send_step(request: pytest.FixtureRequest, http_client: httpx2.Client) -> Sender:
-    """How each step is sent: raw HTTP, or through the installed openai SDK (``--client sdk``)."""
-    if settings_of(request.config).client == "sdk":
-        from conformance.transport import sdk  # imports openai: only in the SDK lane
-
-        return sdk.sender()
-    return sender(http_client, settings_of(request.config).limits)
 
 
 _SERVERS = threading.Lock()  # cases run on threads with --concurrency: one start per server
@@ -149,20 +167,6 @@ def known_gap(request: pytest.FixtureRequest, reason: str) -> None:
     request.node.stash[KNOWN_GAP] = reason
 
 
-@pytest.fixture(scope="session")
-def case_runner(request: pytest.FixtureRequest) -> Iterator[CaseRunner | None]:
-    """Live runs with ``--concurrency N`` (N > 1, not under xdist): the pool that runs the cases beside each
-    other (``conformance.run.concurrent``); None otherwise."""
-    settings = settings_of(request.config)
-    workers = request.config.getoption("--concurrency")
-    if not settings.live or workers <= 1 or hasattr(request.config, "workerinput"):
-        yield None
-        return
-    runner = CaseRunner(workers, {t.name: t.concurrency for t in settings.targets() if t.concurrency})
-    yield runner
-    runner.close()
-
-
 def _live_case(spec: RunSpec, settings: Any, servers: dict[str, RunningServer], send: Sender,
                run_id: str) -> CaseResult:
     """Run one case against its live target (its local server started on first use)."""
@@ -190,8 +194,7 @@ def _live_specs(items: list[pytest.Item]) -> list[RunSpec]:
 
 
 def test_conformance(conformance_spec: RunSpec | list[CaseFileError] | str, request: pytest.FixtureRequest,
-                     local_servers: dict[str, RunningServer], send_step: Sender, run_id: str,
-                     case_runner: CaseRunner | None) -> None:
+                     session_tools: SessionTools) -> None:
     """Run one case x API x target and compare its verdict with the target's known one."""
     if isinstance(conformance_spec, list):
         pytest.fail("bad case file:\n" + "\n".join(f"  {error}" for error in conformance_spec), pytrace=False)
@@ -201,9 +204,11 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError] | str, requ
     settings = settings_of(request.config)
     known = expectations.load(settings.expectations, spec.target.name, client=settings.client)
     unsafe = [f for f in spec.case.requires if f in spec.target.never_run]
+    tools = session_tools
+    replayed: Sender | None = None
     if replays_directly(settings) and not unsafe and spec.cassette.exists():
         # raw replay: the cassette answers through an httpx2 transport (recording patches httpx2 with vcrpy)
-        send_step = sender(replay.replay_client(spec.cassette, settings.limits.timeout()), settings.limits)
+        replayed = sender(replay.replay_client(spec.cassette, settings.limits.timeout()), settings.limits)
     if unsafe:
         result = _declared_not_run(spec, unsafe)
     elif settings.replay and not spec.cassette.exists():
@@ -213,13 +218,15 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError] | str, requ
     elif settings.replay and vcr.load_problem(spec.cassette):
         result = _unreadable(spec, vcr.load_problem(spec.cassette))
     elif settings.live:
+        send = tools.send()
+
         def run(one: RunSpec) -> CaseResult:
-            return _live_case(one, settings, local_servers, send_step, run_id)
+            return _live_case(one, settings, tools.servers, send, tools.run_id)
 
         try:
-            if case_runner is not None:  # --concurrency: this case runs on the pool, beside the others
-                case_runner.start(_live_specs(request.session.items), run)
-                result = case_runner.result(spec, run)
+            if tools.runner is not None:  # --concurrency: this case runs on the pool, beside the others
+                tools.runner.start(_live_specs(request.session.items), run)
+                result = tools.runner.result(spec, run)
             else:
                 result = run(spec)
         except ServerError as exc:
@@ -228,14 +235,14 @@ def test_conformance(conformance_spec: RunSpec | list[CaseFileError] | str, requ
         target = spec.target.bound(REPLAY_PORT) if spec.target.server else spec.target
         if not settings.replay:
             try:
-                target = _start_server(spec, local_servers)
+                target = _start_server(spec, tools.servers)
             except ServerError as exc:
                 pytest.fail(f"cannot start {spec.target.server}: {exc}", pytrace=False)
         # replay never sleeps: polls are answered from the cassette in recorded order
         sleep = (lambda _s: None) if settings.replay else time.sleep
-        result = run_case(spec.case, spec.api, target, send_step, stream=spec.stream, sleep=sleep,
-                          profile=settings.profile, run_id=_run_id(spec, False, settings.record_mode, run_id),
-                          poll_budget=poll_budget(settings))
+        result = run_case(spec.case, spec.api, target, replayed or tools.send(), stream=spec.stream, sleep=sleep,
+                          profile=settings.profile, run_id=_run_id(spec, False, settings.record_mode, tools.run_id),
+                          poll_budget=poll_budget(settings), excerpts=False)  # the cassette holds them
         result.cassette = str(spec.cassette)
         if not settings.replay:
             vcr.mark_completed(spec.cassette)  # the case completed: its cassette may be written

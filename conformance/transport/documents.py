@@ -9,10 +9,11 @@ Whoever reads a kept document must not change it.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-_KEPT: dict[str, tuple[tuple[int, int, int], Any]] = {}  # resolved path -> (stamp when read, document)
+_KEPT: dict[str, tuple[tuple[int, int, int], Any]] = {}  # absolute path -> (stamp when read, document)
 
 
 def stamp(path: str | Path) -> tuple[int, int, int] | None:
@@ -28,14 +29,20 @@ def keep(path: str | Path, document: Any, read_at: tuple[int, int, int] | None) 
     """Keep the parsed ``document`` of the file at ``path``, read when its stamp was ``read_at`` (taken before
     reading: a file changed since then is not kept)."""
     if read_at is not None and read_at == stamp(path):
-        _KEPT[str(Path(path).resolve())] = (read_at, document)
+        _KEPT[os.path.abspath(path)] = (read_at, document)
 
 
 def kept(path: str | Path) -> Any | None:
     """The document kept for ``path`` when the file has not changed since, else None."""
     if not _KEPT:  # nothing kept (the audit): no path to resolve
         return None
-    found = _KEPT.get(str(Path(path).resolve()))
+    found = _KEPT.get(os.path.abspath(path))
     if found is None or found[0] != stamp(path):
         return None
     return found[1]
+
+
+def forget() -> None:
+    """Drop every kept document (a run's reports are written): their memory is freed at once, and the
+    collections the garbage collector runs at the end of a session do not walk them again."""
+    _KEPT.clear()

@@ -1,21 +1,31 @@
 """Replay a recorded cassette through an httpx2 transport, without patching any library.
 
-Recording stays vcrpy's (pytest-recording's ``vcr`` fixture patches httpx2 while a case runs). Replaying
-needs none of that patching: ``replay_client(path)`` loads the cassette as a vcrpy ``Cassette`` configured
-exactly as the fixture would configure it (``vcr.vcr_config()``, ``vcr.configure_vcr()``: our persister,
-serializer, request scrubbing and matchers, no repeated playback) and answers each request the way vcrpy's
-httpx stub does (``can_play_response_for`` / ``play_response``; ``CannotOverwriteExistingCassetteException``
-when nothing recorded matches). What is skipped is per-cassette set-up (patching every HTTP library) and the
-copies vcrpy makes of the same request for each question it asks about it.
+Recording stays vcrpy's (pytest-recording's ``vcr`` fixture patches httpx2 while a case runs). Replaying needs
+none of that patching. ``replay_client(path)`` answers each request as vcrpy's httpx stub would with the
+cassette configured as the fixture configures it (``vcr.vcr_config()``, ``vcr.configure_vcr()``: our persister,
+request and response scrubbing, the matchers ``method``, ``conformance_path`` and ``conformance_json_body``, no
+repeated playback, record mode ``none``):
+
+- ``RecordedIndex`` is the fast path: the interactions vcrpy would keep (those whose request the scrub keeps and
+  whose answer is not transient), each request reduced once to what the matchers compare, each answer scrubbed
+  when played. A request gets the first unplayed interaction all three matchers accept, as in vcrpy.
+- Anything else goes to vcrpy itself: a cassette holding an interaction not in the plain shape vcrpy writes,
+  and every request the index cannot answer (vcrpy then raises its own
+  ``CannotOverwriteExistingCassetteException``, which says which recorded request came closest and why it
+  differs). tests/test_speed.py compares both with vcrpy patching httpx2.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx2
 
+from conformance import redaction
+from conformance.api.endpoints import api_of, api_tail
 from conformance.transport import vcr as cassettes
 
 
@@ -109,6 +119,119 @@ def _response(recorded: dict[str, Any]) -> httpx2.Response:
     )
 
 
+@dataclass
+class _Recorded:
+    """One recorded interaction as replay sees it: what the matchers compare, and the answer as recorded."""
+
+    method: str
+    tail: str  # ``api_tail`` of the scrubbed URL's path
+    body: Any  # ``vcr.match_body`` of the scrubbed body
+    response: dict[str, Any]
+
+
+class _Plain:
+    """A request reduced to what the scrub and the matchers read (vcrpy's ``Request`` has the same names)."""
+
+    def __init__(self, method: str, uri: str, body: Any):
+        self.method, self.uri, self.body = method, uri, body.encode("utf-8") if isinstance(body, str) else body
+
+    @property
+    def path(self) -> str:
+        return urlparse(self.uri).path
+
+
+_REQUEST_KEYS = {"method", "uri", "body", "headers"}  # exactly what vcrpy's Request is built from
+
+
+def _reduced(request: _Plain) -> tuple[str, Any] | None:
+    """(api tail, match body) of ``request`` once scrubbed as ``vcr.scrub_request`` scrubs it (which also
+    redacts headers, that no matcher reads); None when the scrub drops it."""
+    if api_of(request.path) is None:
+        return None
+    uri, body = redaction.redact_url(request.uri), request.body
+    if isinstance(body, bytes) and body:
+        body = redaction.redact_bytes(body)
+    return api_tail(urlparse(uri).path), cassettes.match_body(_Plain(request.method, uri, body))
+
+
+class RecordedIndex:
+    """The fast path of replay over a parsed cassette document (see the module's docstring)."""
+
+    def __init__(self, recorded: list[_Recorded]):
+        self.recorded = recorded
+        self.played = [0] * len(recorded)
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> RecordedIndex | None:
+        """The index of a checked cassette ``document`` (``vcr.cassette_problem`` is None); None when an
+        interaction is not in the plain shape this reads, so that vcrpy reads it (and says what is wrong)."""
+        recorded = []
+        for interaction in document["interactions"]:
+            request, response = interaction["request"], interaction["response"]
+            if (request.keys() != _REQUEST_KEYS or not isinstance(request["headers"], dict)
+                    or not all(isinstance(name, str) for name in request["headers"])
+                    or not isinstance(request["body"], (str, bytes, type(None)))
+                    or not isinstance(response["headers"], dict)
+                    or not isinstance(response["body"].get("string"), (str, bytes, type(None)))):
+                return None
+            reduced = _reduced(_Plain(request["method"], request["uri"], request["body"]))
+            if reduced is None or response["status"]["code"] in cassettes.TRANSIENT_STATUSES:
+                continue  # the scrubs drop it: vcrpy never keeps it
+            recorded.append(_Recorded(request["method"], *reduced, response))
+        return cls(recorded)
+
+    def play(self, method: str, url: str, body: bytes) -> httpx2.Response | None:
+        """The answer to a request (None when no unplayed interaction matches it, or the scrub drops it)."""
+        reduced = _reduced(_Plain(method, url, body))
+        if reduced is None:
+            return None
+        tail, matched = reduced
+        for index, one in enumerate(self.recorded):
+            if not self.played[index] and one.method == method and one.tail == tail and one.body == matched:
+                self.played[index] = 1
+                return _response(_answer(one.response))
+        return None
+
+
+def _answer(recorded: dict[str, Any]) -> dict[str, Any]:
+    """A recorded answer as vcrpy plays it: its body as bytes, decompressed when the recording is compressed
+    (``decode_compressed_response``), then ``vcr.scrub_response``. The recorded dict is left unchanged."""
+    response = {**recorded, "body": dict(recorded["body"])}
+    if isinstance(response["body"].get("string"), str):
+        response["body"]["string"] = response["body"]["string"].encode("utf-8")
+    if any(name.lower() == "content-encoding" for name in response["headers"]):
+        from vcr.filters import decode_response  # rare: vcrpy's own decompression
+
+        response = decode_response(response)
+    return cassettes.scrub_response(response)
+
+
+class IndexTransport(httpx2.BaseTransport):
+    """An httpx2 transport answering from a ``RecordedIndex``; a request it cannot answer goes to vcrpy, given
+    the same play counts, so that the error raised is vcrpy's own."""
+
+    def __init__(self, index: RecordedIndex, path: Path):
+        self.index, self.path = index, path
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        answer = self.index.play(request.method, str(request.url), request.read())
+        if answer is not None:
+            return answer
+        fallback = CassetteTransport(load(self.path))
+        same = len(fallback.cassette.data) == len(self.index.played)  # the same interactions, in the same order
+        if same:
+            for position, played in enumerate(self.index.played):
+                fallback.cassette.play_counts[position] = played
+        answer = fallback.handle_request(request)
+        if same:  # vcrpy played what the index did not find (never seen): the index counts it too
+            self.index.played = [fallback.cassette.play_counts[position] for position in range(len(self.index.played))]
+        return answer
+
+
 def replay_client(path: str | Path, timeout: Any = None) -> httpx2.Client:
     """An httpx2 client whose every request is answered from the cassette at ``path``."""
-    return httpx2.Client(transport=CassetteTransport(load(path)), timeout=timeout, trust_env=False)
+    path = Path(path).with_suffix(".yaml")
+    document, _problem = cassettes.read_cassette(path)
+    index = RecordedIndex.of(document) if document is not None else None
+    transport = IndexTransport(index, path) if index is not None else CassetteTransport(load(path))
+    return httpx2.Client(transport=transport, timeout=timeout, trust_env=False)

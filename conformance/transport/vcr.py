@@ -145,18 +145,34 @@ def multipart_parts(text: str) -> list[tuple[str, str]] | None:
 
 def recorded_run_id(cassette: Path) -> str | None:
     """The run id (``${run.id}``) a cassette was recorded with, read from its requests; None when it has none.
-    Replay sends what was recorded, so a case that names what it creates by the run reuses the recording's id."""
-    try:
-        text = cassette.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    found = RUN_ID.search(text)
-    return found.group(0) if found else None
+    Replay sends what was recorded, so a case that names what it creates by the run reuses the recording's id.
+    The first one in the file's order (each request's uri, then its body) is taken, from the document replay
+    parsed when there is one."""
+    document = documents.kept(cassette)
+    if document is None:
+        try:
+            text = cassette.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return None
+        found = RUN_ID.search(text)
+        return found.group(0) if found else None
+    for interaction in document["interactions"]:
+        for value in (interaction["request"].get("uri"), interaction["request"].get("body")):
+            found = RUN_ID.search(value) if isinstance(value, str) else None
+            if found:
+                return found.group(0)
+    return None
+
+
+def match_body(request: Any) -> Any:
+    """What ``json_body_matcher`` compares of a request (anything with a ``body``): its body parsed (JSON, else
+    multipart parts, else text) and ``normalise``d."""
+    return normalise(_body(request))
 
 
 def json_body_matcher(r1: Any, r2: Any) -> None:
     """vcrpy matcher: request bodies equal as JSON (key order and SDK-injected fields ignored)."""
-    a, b = normalise(_body(r1)), normalise(_body(r2))
+    a, b = match_body(r1), match_body(r2)
     if a != b:
         raise AssertionError(f"request bodies differ:\n  sent:     {json.dumps(a, sort_keys=True)[:400]}\n"
                              f"  recorded: {json.dumps(b, sort_keys=True)[:400]}")
@@ -279,8 +295,8 @@ def configure_vcr(vcr: Any, only_completed: bool = False) -> None:
 # ----------------------------------------------------------------------------------------------------------------
 # Reading and writing cassette files.
 
-_load_problems: dict[str, str] = {}  # resolved cassette path -> why it could not be replayed
-_completed: set[str] = set()  # resolved cassette paths whose case completed in this process
+_load_problems: dict[str, str] = {}  # absolute cassette path -> why it could not be replayed
+_completed: set[str] = set()  # absolute cassette paths whose case completed in this process
 unsaved: list[str] = []  # cassettes a CompletedOnlyPersister did not write (their case did not complete)
 
 
@@ -289,7 +305,7 @@ class SecretInCassette(RuntimeError):
 
 
 def _key(path: str | Path) -> str:
-    return str(Path(path).resolve())
+    return os.path.abspath(path)  # not resolve(): no symlink lookups for each cassette of a run
 
 
 def mark_completed(path: str | Path) -> None:
@@ -341,6 +357,36 @@ class _Parsed:
         return self.document
 
 
+def read_cassette(path: str | Path) -> tuple[Any, str | None]:
+    """(document, None) for the replayable cassette at ``path``, kept for the run's report
+    (``documents.keep``); (None, why) when it cannot be replayed (not UTF-8 or YAML, over a limit, cut short,
+    a wrong shape), and ``load_problem(path)`` says why from then on; (None, None) when there is no such file."""
+    path = Path(path)
+    document = documents.kept(path)
+    if document is not None:  # read before in this process, and unchanged since
+        return document, None
+    if not path.is_file():
+        return None, None
+    problem = None
+    try:
+        read_at = documents.stamp(path)
+        text = path.read_bytes().decode("utf-8")
+        if not text.strip():
+            problem = "the file is empty"
+        else:
+            document = load_yaml(text)
+            problem = cassette_problem(document)
+    except UnicodeDecodeError as exc:
+        problem = f"not UTF-8 text (byte {exc.start})"
+    except (OSError, ParseError) as exc:
+        problem = str(exc)
+    if problem is not None:
+        _load_problems[_key(path)] = problem
+        return None, problem
+    documents.keep(path, document, read_at)  # the report reads the same document later
+    return document, None
+
+
 class SafePersister:
     """vcrpy persister: reads with the bounded loader, writes atomically after a last scan for secrets.
 
@@ -353,30 +399,15 @@ class SafePersister:
         from vcr.persisters.filesystem import CassetteNotFoundError
         from vcr.serialize import deserialize
 
-        path = Path(cassette_path)
-        if not path.is_file():
+        document, problem = read_cassette(cassette_path)
+        if document is None and problem is None:
             raise CassetteNotFoundError()
-        problem, document = None, None
-        try:
-            read_at = documents.stamp(path)
-            text = path.read_bytes().decode("utf-8")
-            if not text.strip():
-                problem = "the file is empty"
-            else:
-                document = load_yaml(text)
-                problem = cassette_problem(document)
-        except UnicodeDecodeError as exc:
-            problem = f"not UTF-8 text (byte {exc.start})"
-        except (OSError, ParseError) as exc:
-            problem = str(exc)
         if problem is None:
-            try:
-                # vcrpy builds its objects from what we parsed; the report reads the same document later
-                documents.keep(path, document, read_at)
-                return deserialize(text, _Parsed(_copied_responses(document)))
+            try:  # vcrpy builds its objects from what we parsed
+                return deserialize("", _Parsed(_copied_responses(document)))
             except Exception as exc:  # noqa: BLE001  (vcrpy's own reading: KeyError, ValueError, ...)
                 problem = f"vcrpy cannot read it: {type(exc).__name__}: {exc}"
-        _load_problems[_key(path)] = problem
+        _load_problems[_key(cassette_path)] = problem
         raise CassetteNotFoundError(problem)
 
     @staticmethod

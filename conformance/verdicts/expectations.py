@@ -27,6 +27,7 @@ import yaml
 
 from conformance.checks.findings import Failure, Verdict
 from conformance.parsing import load_yaml
+from conformance.transport import documents
 from conformance.verdicts.policy import SEVERITY, combine, counted
 from conformance.verdicts.results import CaseResult
 
@@ -117,17 +118,27 @@ def load(directory: str | Path, target: str, client: str = "raw") -> Expectation
     return overlay.apply(found, Path(directory) / f"{target}.{client}.yaml")
 
 
+_READ: dict[str, tuple[tuple[int, int, int], Expectations]] = {}  # path -> (file stamp when read, what it held)
+
+
 def _load_file(path: Path) -> Expectations:
-    if not path.exists():
+    """The expectations in ``path``; a run asks on every item, and the file is read again only once it changed
+    (its inode, modification time or size)."""
+    found = documents.stamp(path)
+    if found is None:
         return Expectations()
-    return _parse(path.read_text(encoding="utf-8"))
+    seen = _READ.get(str(path))
+    if seen is not None and seen[0] == found:
+        return seen[1]
+    parsed = _parse(path.read_text(encoding="utf-8"))
+    _READ[str(path)] = (found, parsed)
+    return parsed
 
 
 @lru_cache(maxsize=64)
 def _parse(text: str) -> Expectations:
-    """One expectations file's text, parsed once per process: a run asks for its target's expectations on
-    every item, and the file is read each time (cheap) but parsed only when its text changed. The result is
-    shared: callers read it, never change it."""
+    """One expectations file's text, parsed once per process (a file changed back to an earlier text is not
+    parsed again). The result is shared: callers read it, never change it."""
     data = load_yaml(text) or {}
     known = {}
     for key, value in (data.get("known") or {}).items():
