@@ -194,12 +194,13 @@ class _Compiler:
         returns False as soon as anything else is wrong."""
         valid = self.compile(node, base)
         if not isinstance(node, dict):
-            return lambda value, path, out: valid(value)  # true/false schemas
+            return lambda value, path, out, invalid=False: valid(value)  # true/false schemas
         steps = [self.explain_keyword(key, node[key], node, base) for key in node
                  if not _annotation(key) and key not in ("then", "else")]
 
-        def explain(value: Any, path: tuple, out: list[Absent]) -> bool:
-            if valid(value):
+        def explain(value: Any, path: tuple, out: list[Absent], invalid: bool = False) -> bool:
+            # ``invalid``: the caller knows the value is invalid, so asking again would only walk it once more
+            if not invalid and valid(value):
                 return True  # exact: jsonschema finds nothing here, so skip the walk
             for step in steps:
                 if not step(value, path, out):
@@ -360,15 +361,17 @@ def _explainer(profile: str, name: str) -> Explain | None:
         return None
 
 
-def absent(profile: str, name: str, instance: Any) -> list[Absent] | None:
+def absent(profile: str, name: str, instance: Any, invalid: bool = False) -> list[Absent] | None:
     """When absent required fields are all that is wrong with ``instance``: where they are, in jsonschema's
     order (one ``Absent`` per object lacking some). None when anything else is wrong, when ``instance``
-    is valid, or when the contract cannot be compiled: then only jsonschema can say."""
+    is valid, or when the contract cannot be compiled: then only jsonschema can say. ``invalid``: the caller's
+    ``checker`` found it invalid (the walk skips checking the whole of it once more; were it valid after all,
+    the walk finds nothing absent and the answer is None as well)."""
     explain = _explainer(profile, name)
     if explain is None:
         return None
     out: list[Absent] = []
-    return out if explain(instance, (), out) and out else None
+    return out if explain(instance, (), out, invalid) and out else None
 
 
 @lru_cache(maxsize=None)

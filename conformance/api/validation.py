@@ -44,7 +44,8 @@ def validate_object(profile: str, name: str, instance: Any, limit: int = 100) ->
     fast = fastschema.checker(profile, name)
     if fast is not None and fast(instance):
         return []
-    return problems_of(fastschema.absent(profile, name, instance) or validator.iter_errors(instance), limit)
+    found = fastschema.absent(profile, name, instance, invalid=fast is not None)
+    return problems_of(found or validator.iter_errors(instance), limit)
 
 
 def problems_of(errors: Iterable[Any], limit: int = 100) -> list[dict[str, Any]]:

@@ -23,11 +23,12 @@ class _Required:
     validator: str = "required"
 
 
-def _errors(profile: str, name: str, instance: Any, limit: int = 20) -> list[Any]:
+def _errors(profile: str, name: str, instance: Any, limit: int = 20, invalid: bool = False) -> list[Any]:
     """jsonschema's errors of ``instance``, the first ``limit``; when absent required fields are all that is wrong
     (``fastschema.absent``: old recordings, servers that omit a field on every chunk), the same errors without
-    running jsonschema, which is slow on thousands of events (tests/test_perf_equivalence.py)."""
-    found = fastschema.absent(profile, name, instance)
+    running jsonschema, which is slow on thousands of events (tests/test_perf_equivalence.py). ``invalid``: the
+    fast check already found ``instance`` invalid."""
+    found = fastschema.absent(profile, name, instance, invalid)
     if found is None:
         return contracts.errors(profile, name, instance, limit)
     out: list[Any] = []
@@ -46,7 +47,7 @@ def schema_problems(profile: str, name: str, instance: Any, event: SseEvent, kin
     if fast is not None and fast(instance):
         return []  # valid: skip jsonschema, which is slow on thousands of events
     out = []
-    for error in _errors(profile, name, instance):
+    for error in _errors(profile, name, instance, invalid=fast is not None):
         path = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
         path = path.lstrip(".")
         missing: tuple[str, ...] = ()
