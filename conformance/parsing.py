@@ -152,12 +152,16 @@ _STR, _MAP, _SEQ = "tag:yaml.org,2002:str", "tag:yaml.org,2002:map", "tag:yaml.o
 def _load_tree(data: str) -> Any:
     """``yaml.load(data, Loader=yaml.CSafeLoader)`` for a document without aliases (its nodes form a tree, each
     built once): strings, string-keyed mappings and sequences are built directly from libyaml's nodes, every
-    other node by the safe constructor itself, so values and errors are the same. About twice as fast on
-    cassettes, whose nodes are nearly all strings (PyYAML's constructor makes a generator for each mapping)."""
+    other node by the safe constructor itself, so the values are the same. About twice as fast on cassettes,
+    whose nodes are nearly all strings (PyYAML's constructor makes a generator for each mapping). Anything
+    raised on the way (a bad value, nesting the constructor's recursion cannot take) sends the text to PyYAML's
+    own load, whose error, met in its own order, is the one reported (or whose value is the result)."""
     loader = yaml.CSafeLoader(data)
     try:
         node = loader.get_single_node()
         return None if node is None else _construct(loader, node)
+    except Exception:  # noqa: BLE001  (RecursionError included)
+        return yaml.load(data, Loader=yaml.CSafeLoader)
     finally:
         loader.dispose()
 

@@ -51,7 +51,7 @@ def test_the_projects_own_yaml_loads_as_pyyaml_loads_it() -> None:
     assert len(OWN_YAML) > 100
     for path in OWN_YAML:
         text = path.read_text(encoding="utf-8")
-        assert parsing._load_tree(text) == yaml.load(text, Loader=yaml.CSafeLoader), path
+        assert _typed(parsing._load_tree(text)) == _typed(yaml.load(text, Loader=yaml.CSafeLoader)), path
 
 
 TRICKY = [
@@ -64,12 +64,17 @@ TRICKY = [
     "!!str\n", "- [1, [2, [3, {x: [4]}]]]\n", "a:\n  - b: |\n      text\n      more\n    c: >\n      folded\n",
     "=: value\n", "key: !!null ''\n", "k: !!float 1\n", "--- a\n--- b\n", "a: [1, 2\n", "a: 'x\n", "\t- a\n",
     "a: !!binary |\n  aGVs\n  bG8=\n", "9" * 5000, "k: " + "9" * 5000,
+    # several bad values: the error reported is the one PyYAML meets first, in its own order
+    "a: {b: !!int x}\nc: !!float y\n", "- [!!int x]\n- !!bool y\n", "? [!!int x]\n: 1\n",
+    # mappings with integer keys nested deep (within the limit): PyYAML's constructor recursion, deeper per level
+    "{1: " * 250 + "x" + "}" * 250, "[" * 250 + "{1: x}" + "]" * 250,
 ]
 
 
 @pytest.mark.parametrize("text", TRICKY)
 def test_tricky_documents_load_or_fail_as_with_pyyaml(text: str) -> None:
-    assert _ours(text) == _pyyaml(text)
+    (kind, ours), (expected_kind, expected) = _ours(text), _pyyaml(text)
+    assert (kind, _typed(ours)) == (expected_kind, _typed(expected))
 
 
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20),
@@ -85,7 +90,16 @@ def test_generated_documents_load_as_with_pyyaml(value, flow) -> None:
     text = yaml.safe_dump(value, default_flow_style=flow, allow_unicode=True)
     if "&" in text and "*" in text:
         return  # aliases: PyYAML's own loader is used for those
-    assert parsing._load_tree(text) == yaml.load(text, Loader=yaml.CSafeLoader)
+    assert _typed(parsing._load_tree(text)) == _typed(yaml.load(text, Loader=yaml.CSafeLoader))
+
+
+def _typed(value):
+    """``value`` with the type of every part beside it (``True == 1 == 1.0`` in Python, not here)."""
+    if isinstance(value, dict):
+        return ("dict", [(_typed(k), _typed(v)) for k, v in value.items()])
+    if isinstance(value, list):
+        return ("list", [_typed(v) for v in value])
+    return (type(value).__name__, value)
 
 
 def test_a_document_with_aliases_keeps_shared_values_shared() -> None:

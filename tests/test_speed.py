@@ -91,6 +91,32 @@ def test_a_directly_replayed_item_sets_up_none_of_pytest_recordings_fixtures(tmp
     assert recorded.count("vcr") == recorded.count("block_network") == items
 
 
+def test_the_session_tools_stop_everything_even_when_one_fails_to_stop() -> None:
+    from conformance.run.suite import SessionTools
+    from conformance.transport.servers import RunningServer
+
+    stopped: list[str] = []
+
+    class Server(RunningServer):
+        def __init__(self, label: str):
+            self.label = label
+
+        def stop(self) -> None:
+            stopped.append(self.label)
+
+    class Pool:
+        def close(self) -> None:
+            stopped.append("pool")
+            raise KeyboardInterrupt  # Ctrl-C while the pool waits for its threads
+
+    tools = SessionTools.__new__(SessionTools)  # what a live session with --concurrency holds at its end
+    tools.runner, tools.servers = Pool(), {"a": Server("a"), "b": Server("b")}
+    tools._client = httpx2.Client()
+    with pytest.raises(KeyboardInterrupt):
+        tools.close()
+    assert stopped == ["pool", "b", "a"] and tools._client.is_closed
+
+
 def test_absent_http_libraries_are_looked_for_once(monkeypatch: pytest.MonkeyPatch) -> None:
     name = "conformance_no_such_library_xyz"
     monkeypatch.delitem(sys.modules, name, raising=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import ExitStack
 from typing import Any, Iterator
 
 import httpx2
@@ -41,10 +42,11 @@ def vcr_config() -> dict[str, Any]:
 class SessionTools:
     """What every item of a session shares: this run's id (``${run.id}``: names what cases create on a server,
     so leftovers of a crash can be found), the local servers started for live runs or recording (stopped at
-    the end), how steps are sent (raw HTTP, or the installed openai SDK with ``--client sdk``; made on first
-    use, which a replay never needs) and, for live runs with ``--concurrency N`` (N > 1, not under xdist), the
-    pool that runs cases beside each other (``conformance.run.concurrent``). One fixture, not one per tool:
-    pytest looks each fixture up again for every item."""
+    the end), how steps are sent (the installed openai SDK with ``--client sdk``, set up with the session; else
+    raw HTTP, its client made on first use, which a replay never needs) and, for live runs with
+    ``--concurrency N`` (N > 1, not under xdist), the pool that runs cases beside each other
+    (``conformance.run.concurrent``). One fixture, not one per tool: pytest looks each fixture up again for
+    every item."""
 
     def __init__(self, config: pytest.Config):
         self.config = config
@@ -53,31 +55,32 @@ class SessionTools:
         self._client: httpx2.Client | None = None
         self._send: Sender | None = None
         settings, workers = settings_of(config), config.getoption("--concurrency")
+        if settings.client == "sdk":  # a missing or broken SDK is the session's set-up error, said once
+            from conformance.transport import sdk  # imports openai: only in the SDK lane
+
+            self._send = sdk.sender()
         self.runner = (CaseRunner(workers, {t.name: t.concurrency for t in settings.targets() if t.concurrency})
                        if settings.live and workers > 1 and not hasattr(config, "workerinput") else None)
 
     def send(self) -> Sender:
         """How each step is sent (made once, on first use)."""
         if self._send is None:
-            settings = settings_of(self.config)
-            if settings.client == "sdk":
-                from conformance.transport import sdk  # imports openai: only in the SDK lane
-
-                self._send = sdk.sender()
-            else:
-                self._client = make_client(settings.limits)
-                self._send = sender(self._client, settings.limits)
+            limits = settings_of(self.config).limits
+            self._client = make_client(limits)
+            self._send = sender(self._client, limits)
         return self._send
 
     def close(self) -> None:
-        """Stop what the session started: the case pool, the HTTP client, the local servers."""
-        if self.runner is not None:
-            self.runner.close()
-        if self._client is not None:
-            self._client.close()
-        for server in self.servers.values():
-            if isinstance(server, RunningServer):
-                server.stop()
+        """Stop what the session started: the case pool, then the HTTP client, then the local servers (each one
+        even when stopping one before it failed)."""
+        with ExitStack() as stack:  # its callbacks run last registered first
+            for server in self.servers.values():
+                if isinstance(server, RunningServer):
+                    stack.callback(server.stop)
+            if self._client is not None:
+                stack.callback(self._client.close)
+            if self.runner is not None:
+                stack.callback(self.runner.close)
 
 
 @pytest.fixture(scope="session")

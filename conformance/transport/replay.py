@@ -126,7 +126,7 @@ class _Recorded:
     method: str
     tail: str  # ``api_tail`` of the scrubbed URL's path
     body: Any  # ``vcr.match_body`` of the scrubbed body
-    response: dict[str, Any]
+    response: dict[str, Any]  # as vcrpy plays it (``_answer``)
 
 
 class _Plain:
@@ -168,16 +168,15 @@ class RecordedIndex:
         recorded = []
         for interaction in document["interactions"]:
             request, response = interaction["request"], interaction["response"]
-            if (request.keys() != _REQUEST_KEYS or not isinstance(request["headers"], dict)
-                    or not all(isinstance(name, str) for name in request["headers"])
-                    or not isinstance(request["body"], (str, bytes, type(None)))
-                    or not isinstance(response["headers"], dict)
-                    or not isinstance(response["body"].get("string"), (str, bytes, type(None)))):
+            if not _plain_request(request) or not isinstance(response["body"].get("string"), (str, bytes, type(None))):
                 return None
-            reduced = _reduced(_Plain(request["method"], request["uri"], request["body"]))
-            if reduced is None or response["status"]["code"] in cassettes.TRANSIENT_STATUSES:
-                continue  # the scrubs drop it: vcrpy never keeps it
-            recorded.append(_Recorded(request["method"], *reduced, response))
+            try:  # what vcrpy does to each interaction as it loads the cassette
+                reduced = _reduced(_Plain(request["method"], request["uri"], request["body"]))
+                answer = _answer(response) if reduced is not None else None
+            except Exception:  # noqa: BLE001  (vcrpy raises it while loading: it is left to vcrpy, which does)
+                return None
+            if answer is not None:  # else the scrubs drop it (not an API call, a transient answer)
+                recorded.append(_Recorded(request["method"], *reduced, answer))
         return cls(recorded)
 
     def play(self, method: str, url: str, body: bytes) -> httpx2.Response | None:
@@ -189,8 +188,18 @@ class RecordedIndex:
         for index, one in enumerate(self.recorded):
             if not self.played[index] and one.method == method and one.tail == tail and one.body == matched:
                 self.played[index] = 1
-                return _response(_answer(one.response))
+                return _response(one.response)
         return None
+
+
+def _plain_request(request: dict[str, Any]) -> bool:
+    """A recorded request vcrpy builds its ``Request`` from without complaint: exactly its four keys, header
+    names that are strings and values that are strings or non-empty lists (vcrpy keeps a list's first item),
+    a body that is text, bytes or nothing."""
+    headers = request.keys() == _REQUEST_KEYS and request["headers"]
+    return (isinstance(headers, dict) and isinstance(request["body"], (str, bytes, type(None)))
+            and all(isinstance(name, str) and (isinstance(value, str) or isinstance(value, list) and value)
+                    for name, value in headers.items()))
 
 
 def _answer(recorded: dict[str, Any]) -> dict[str, Any]:

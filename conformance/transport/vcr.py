@@ -146,8 +146,8 @@ def multipart_parts(text: str) -> list[tuple[str, str]] | None:
 def recorded_run_id(cassette: Path) -> str | None:
     """The run id (``${run.id}``) a cassette was recorded with, read from its requests; None when it has none.
     Replay sends what was recorded, so a case that names what it creates by the run reuses the recording's id.
-    The first one in the file's order (each request's uri, then its body) is taken, from the document replay
-    parsed when there is one."""
+    The first one in the file is taken: from the document replay parsed when there is one (its strings in the
+    file's order), else from the text."""
     document = documents.kept(cassette)
     if document is None:
         try:
@@ -156,11 +156,17 @@ def recorded_run_id(cassette: Path) -> str | None:
             return None
         found = RUN_ID.search(text)
         return found.group(0) if found else None
-    for interaction in document["interactions"]:
-        for value in (interaction["request"].get("uri"), interaction["request"].get("body")):
-            found = RUN_ID.search(value) if isinstance(value, str) else None
+    pending = [document]  # depth first, in the order the file holds them
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            found = RUN_ID.search(value)
             if found:
                 return found.group(0)
+        elif isinstance(value, dict):
+            pending.extend(reversed([item for pair in value.items() for item in pair]))
+        elif isinstance(value, list):
+            pending.extend(reversed(value))
     return None
 
 

@@ -17,6 +17,7 @@ closes shows up too. ``known`` is regenerated from a run with ``conformance run 
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -118,7 +119,7 @@ def load(directory: str | Path, target: str, client: str = "raw") -> Expectation
     return overlay.apply(found, Path(directory) / f"{target}.{client}.yaml")
 
 
-_READ: dict[str, tuple[tuple[int, int, int], Expectations]] = {}  # path -> (file stamp when read, what it held)
+_READ: dict[str, tuple[tuple[int, int, int], Expectations]] = {}  # absolute path -> (stamp when read, contents)
 
 
 def _load_file(path: Path) -> Expectations:
@@ -127,11 +128,11 @@ def _load_file(path: Path) -> Expectations:
     found = documents.stamp(path)
     if found is None:
         return Expectations()
-    seen = _READ.get(str(path))
+    seen = _READ.get(os.path.abspath(path))
     if seen is not None and seen[0] == found:
         return seen[1]
     parsed = _parse(path.read_text(encoding="utf-8"))
-    _READ[str(path)] = (found, parsed)
+    _READ[os.path.abspath(path)] = (found, parsed)
     return parsed
 
 
