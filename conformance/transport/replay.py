@@ -7,12 +7,13 @@ request and response scrubbing, the matchers ``method``, ``conformance_path`` an
 repeated playback, record mode ``none``):
 
 - ``RecordedIndex`` is the fast path: the interactions vcrpy would keep (those whose request the scrub keeps and
-  whose answer is not transient), each request reduced once to what the matchers compare, each answer scrubbed
-  when played. A request gets the first unplayed interaction all three matchers accept, as in vcrpy.
-- Anything else goes to vcrpy itself: a cassette holding an interaction not in the plain shape vcrpy writes,
-  and every request the index cannot answer (vcrpy then raises its own
+  whose answer is not transient), each request reduced once to what the matchers compare, each answer decoded
+  and scrubbed once, when the cassette is loaded, as vcrpy does. A request gets the first unplayed interaction
+  all three matchers accept, as in vcrpy.
+- Anything else goes to vcrpy itself: a cassette holding an interaction vcrpy would read differently or fail to
+  load, and every request the index cannot answer (vcrpy then raises its own
   ``CannotOverwriteExistingCassetteException``, which says which recorded request came closest and why it
-  differs). tests/test_speed.py compares both with vcrpy patching httpx2.
+  differs). tests/test_replay_index.py compares the index with vcrpy's Cassette and with vcrpy patching httpx2.
 """
 
 from __future__ import annotations
@@ -168,7 +169,8 @@ class RecordedIndex:
         recorded = []
         for interaction in document["interactions"]:
             request, response = interaction["request"], interaction["response"]
-            if not _plain_request(request) or not isinstance(response["body"].get("string"), (str, bytes, type(None))):
+            body = response["body"].get("string")
+            if not _plain_request(request) or not isinstance(body, (str, bytes, type(None))):
                 return None
             try:  # what vcrpy does to each interaction as it loads the cassette
                 reduced = _reduced(_Plain(request["method"], request["uri"], request["body"]))
@@ -233,7 +235,7 @@ class IndexTransport(httpx2.BaseTransport):
                 fallback.cassette.play_counts[position] = played
         answer = fallback.handle_request(request)
         if same:  # vcrpy played what the index did not find (never seen): the index counts it too
-            self.index.played = [fallback.cassette.play_counts[position] for position in range(len(self.index.played))]
+            self.index.played = [fallback.cassette.play_counts[at] for at in range(len(self.index.played))]
         return answer
 
 
