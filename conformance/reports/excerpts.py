@@ -29,6 +29,37 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
+def _pretty_clipped(value: Any, limit: int) -> str:
+    """``_clip(_pretty(value), limit)``, without writing all of a large value out with Python's indenting encoder
+    (pure Python, the costliest part of the HTML report): the length comes from the C encoder's compact text plus
+    the line breaks and indentation the layout adds, and only the first ``limit`` characters are laid out."""
+    if value is None or isinstance(value, str):
+        return _clip(_pretty(value), limit)
+    total = len(json.dumps(value, ensure_ascii=False, separators=(",", ": "))) + _layout_length(value)
+    if total <= limit:
+        return _pretty(value)
+    head, size = [], 0
+    for chunk in json.JSONEncoder(indent=2, ensure_ascii=False).iterencode(value):
+        head.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return "".join(head)[:limit] + f"\n... ({total - limit} more characters)"
+
+
+def _layout_length(value: Any) -> int:
+    """What ``indent=2`` adds to the compact text of ``value``: each item of a non-empty array or object starts
+    a line indented two spaces deeper than its container, and the closing bracket a line of its own."""
+    extra, pending = 0, [(value, 0)]
+    while pending:
+        node, depth = pending.pop()
+        items = node.values() if isinstance(node, dict) else node if isinstance(node, (list, tuple)) else ()
+        if items:
+            extra += len(items) * (2 * depth + 3) + 2 * depth + 1
+            pending.extend((item, depth + 1) for item in items)
+    return extra
+
+
 class CassetteLibrary:
     """Finds and reads cassettes (each once) under candidate folders."""
 
@@ -82,9 +113,10 @@ def step_excerpts(record: dict[str, Any], library: CassetteLibrary, run_root: st
         if found is not None:
             used.add(found.index)
             exchange = found.exchange
-            response = _pretty(exchange.json) if exchange.json is not None else exchange.text
-            shown.update(request=_clip(_pretty(exchange.request_body), REQUEST_LIMIT),
-                         response=_clip(response or "", RESPONSE_LIMIT), origin="cassette",
+            response = (_pretty_clipped(exchange.json, RESPONSE_LIMIT) if exchange.json is not None
+                        else _clip(exchange.text or "", RESPONSE_LIMIT))
+            shown.update(request=_pretty_clipped(exchange.request_body, REQUEST_LIMIT),
+                         response=response, origin="cassette",
                          cassette=str(record.get("cassette")), interaction=found.index)
         elif step.get("excerpt"):
             shown.update(request=step["excerpt"].get("request"), response=step["excerpt"].get("response"),
