@@ -1,10 +1,11 @@
-"""Parsed cassette documents kept for the rest of the process, so one run parses each cassette once.
+"""Parsed files kept for the rest of a run, so one run parses each of them once.
 
-Replay parses a cassette to answer its case (``vcr.SafePersister``); the run's HTML report then shows request and
+Replay parses a cassette to answer its case (``vcr.read_cassette``); the run's HTML report then shows request and
 response excerpts from the same file (``recordings.read_document``). Parsing YAML is the costliest part of both,
 so replay keeps what it parsed here, and the report reads it back while the file is unchanged (same path, inode,
-modification time and size). Only replay keeps documents: the audit reads each file once and keeps nothing.
-Whoever reads a kept document must not change it.
+modification time and size). A target's expectations, asked for on every item, are kept the same way
+(``verdicts.expectations``). Only a run keeps files, until its reports are written (``forget``): the audit reads
+each file once and keeps nothing. Whoever reads a kept document must not change it.
 """
 
 from __future__ import annotations
@@ -43,6 +44,6 @@ def kept(path: str | Path) -> Any | None:
 
 
 def forget() -> None:
-    """Drop every kept document (a run's reports are written): their memory is freed at once, and the
+    """Drop everything kept (a run's reports are written): its memory is freed at once, and the
     collections the garbage collector runs at the end of a session do not walk them again."""
     _KEPT.clear()

@@ -17,7 +17,6 @@ closes shows up too. ``known`` is regenerated from a run with ``conformance run 
 
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
 from dataclasses import dataclass, field
@@ -119,20 +118,17 @@ def load(directory: str | Path, target: str, client: str = "raw") -> Expectation
     return overlay.apply(found, Path(directory) / f"{target}.{client}.yaml")
 
 
-_READ: dict[str, tuple[tuple[int, int, int], Expectations]] = {}  # absolute path -> (stamp when read, contents)
-
-
 def _load_file(path: Path) -> Expectations:
     """The expectations in ``path``; a run asks on every item, and the file is read again only once it changed
-    (its inode, modification time or size)."""
-    found = documents.stamp(path)
-    if found is None:
+    (kept as ``transport.documents`` keeps parsed cassettes)."""
+    kept = documents.kept(path)
+    if kept is not None:
+        return kept
+    read_at = documents.stamp(path)
+    if read_at is None:
         return Expectations()
-    seen = _READ.get(os.path.abspath(path))
-    if seen is not None and seen[0] == found:
-        return seen[1]
     parsed = _parse(path.read_text(encoding="utf-8"))
-    _READ[os.path.abspath(path)] = (found, parsed)
+    documents.keep(path, parsed, read_at)
     return parsed
 
 
