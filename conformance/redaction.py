@@ -19,6 +19,7 @@ placeholder key such as ``none`` would otherwise rewrite every body that contain
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any, Iterator
@@ -35,8 +36,11 @@ _NOT_CREDENTIALS = ("access-control-",)  # CORS metadata: header *names* as valu
 _QUERY_WORDS = re.compile(r"(^|[-_.])(key|apikey|token|secret|password|passwd|pwd|auth|authorization|sig|"
                           r"signature|credentials?|session|sessionid|code)($|[-_.])|key|token|secret|passw", re.I)
 # OpenAI credentials and account ids: sk-... (sk-proj-, sk-svcacct-, sk-admin-), sess-..., org-..., proj_...
-KEY_PATTERN = re.compile(r"(?<![A-Za-z0-9_-])(?:(sk-)[A-Za-z0-9_-]{20,}|(sess-|org-|proj_)[A-Za-z0-9]{20,})"
-                         r"(?![A-Za-z0-9_-])")
+_KEY_BODY = r"(sk-)[A-Za-z0-9_-]{20,}|(sess-|org-|proj_)[A-Za-z0-9]{20,}"
+KEY_PATTERN = re.compile(rf"(?<![A-Za-z0-9_-])(?:{_KEY_BODY})(?![A-Za-z0-9_-])")
+# The pattern without its boundaries: every KEY_PATTERN match in a string is a match of this one in the string's
+# JSON text too (the characters it spans are never escaped; a boundary may be, e.g. a newline before ``sk-``).
+_KEY_CANDIDATE = re.compile(_KEY_BODY)
 # Every KEY_PATTERN match starts with one of these: text without them is skipped without running the pattern
 KEY_PREFIXES = ("sk-", "sess-", "org-", "proj_")
 
@@ -141,6 +145,32 @@ def redact_value(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [redact_value(v) for v in value]
     return value
+
+
+def redact_document(value: Any) -> Any:
+    """``redact_value(value)`` for a large JSON document, without walking it when its JSON text (made by the C
+    encoder) shows nothing to redact: no credential-like string and no known value."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError, RecursionError):
+        return redact_value(value)
+    # JSON escapes character by character, so a string holding a value holds the value's escaped form in the text
+    if _has_key_candidate(text) or any(json.dumps(known_value, ensure_ascii=False)[1:-1] in text
+                                       for known_value in _known):
+        return redact_value(value)
+    return value
+
+
+def _has_key_candidate(text: str) -> bool:
+    """True when ``_KEY_CANDIDATE`` matches somewhere in ``text``: tried only where a prefix occurs (``str.find``
+    skips through megabytes many times faster than the pattern's own search)."""
+    for prefix in KEY_PREFIXES:
+        at = text.find(prefix)
+        while at != -1:
+            if _KEY_CANDIDATE.match(text, at):
+                return True
+            at = text.find(prefix, at + 1)
+    return False
 
 
 def redact_url(url: str) -> str:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+from email.utils import parsedate_to_datetime
 
 import pytest
 
 from conformance.api.history import HISTORY, appeared
+from conformance.verdicts import stale
 from conformance.verdicts.stale import judge, recording_date
 from conformance.transport.exchange import Exchange
 from conformance.checks.findings import Failure, Verdict, absent
@@ -85,6 +88,40 @@ def test_recording_date_sources():
     placeholder = Exchange("POST", "https://x/v1/chat/completions", status=200,
                            headers={"content-type": "application/json"}, text='{"created": 0}')
     assert recording_date(None, placeholder) is None
+
+
+def _general_parser_day(header):
+    """What ``email.utils`` makes of a Date header (the reference the fast path must equal)."""
+    try:
+        return parsedate_to_datetime(header).date()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def test_http_dates_read_directly_equal_the_general_parser():
+    """The IMF-fixdate fast path gives the general parser's day, or leaves the header to it; mutating the month
+    table or a field's position fails this."""
+    generator = random.Random(8)
+    days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Xyz"]
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec", "Foo", "jan"]
+    headers = ["Sanitized", "", "Tue, 01 Apr 2025 10:00:00 GMT ", "Tue, 1 Apr 2025 10:00:00 GMT",
+               "Tue, 01 Apr 25 10:00:00 GMT", "Tue, 01 Apr 2025 10:00:00 +0200", "Tue, 01 Apr 2025 23:30:00 -0200",
+               "Tue, 31 Feb 2025 10:00:00 GMT", "Tue, 00 Apr 2025 10:00:00 GMT", "Tue, 01 Apr 0000 10:00:00 GMT",
+               "Tue, 01 Apr 2025 24:00:00 GMT", "Tue, 01 Apr 2025 10:60:00 GMT", "Tue, 01 Apr 2025 10:00:60 GMT",
+               "Tuesday, 01-Apr-25 10:00:00 GMT", "Tue Apr  1 10:00:00 2025", "Tue, 01 Apr 2025 10:00:00 UTC"]
+    for _ in range(3000):
+        headers.append(f"{generator.choice(days)}, {generator.randint(0, 32):02d} {generator.choice(months)} "
+                       f"{generator.choice([1999, 2023, 2024, 2025, 2026, 9999, 10000])} "
+                       f"{generator.randint(0, 25):02d}:{generator.randint(0, 61):02d}:{generator.randint(0, 61):02d} "
+                       f"{generator.choice(['GMT', 'GMT', 'UT', '+0000', '-0500'])}")
+    body = Exchange("POST", "https://x/v1/chat/completions", status=200, headers={"content-type": "application/json"},
+                    text='{"object": "chat.completion", "created": 1735732800}')
+    direct = 0
+    for header in headers:
+        expected = _general_parser_day(header) or dt.date(2025, 1, 1)  # unusable: the body's created time
+        assert recording_date(header, body) == expected, header
+        direct += stale._IMF_FIXDATE.fullmatch(header) is not None
+    assert direct > 500  # the fast path was exercised, not only the fallback
 
 
 # -- roles (issue 8): a missing informational field never fails; a protocol field is looked up in its own role ---------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import inspect
+import itertools
 import json
 from pathlib import Path
 
@@ -254,6 +255,83 @@ def test_absent_lists_nested_absences_in_jsonschema_order():
     body["created"] = "yesterday"  # a wrong value besides: only jsonschema words it
     assert fastschema.absent("openai", "chat.completion", body) is None
     assert validate_object("openai", "chat.completion", body) == by_jsonschema("openai", "chat.completion", body)[1]
+
+
+def _walked(profile, name, instance, invalid=False):
+    """What ``fastschema.absent`` answered before it had the top-level shortcut: the Python walk alone."""
+    out = []
+    return out if fastschema._explainer(profile, name)(instance, (), out, invalid) and out else None
+
+
+def test_top_level_absences_are_answered_as_the_walk_answers_them():
+    """``absent`` answers an object whose only problem is its top node's ``required`` list with jsonschema-rs
+    (the contract without that list) instead of walking it: the same answer as the walk, on every subset of a
+    code-built event's fields, with a wrong value besides, and on a valid event (None)."""
+    event = {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "content_index": 0,
+             "delta": "Hi", "logprobs": [], "sequence_number": 3}
+    assert fastschema._top_relaxed("openai", "events/text-delta") is not None  # the shortcut exists here
+    variants = [event, [event], "event", None]
+    for size in range(len(event) + 1):
+        for kept in itertools.combinations(event, size):
+            variant = {key: event[key] for key in kept}
+            variants += [variant, {**variant, "output_index": -1}]
+    shortcut = 0
+    for variant in variants:
+        for invalid in (False, True):
+            assert fastschema.absent("openai", "events/text-delta", variant, invalid) == _walked(
+                "openai", "events/text-delta", variant, invalid), variant
+        if isinstance(variant, dict) and variant != event:
+            valid, expected = by_jsonschema("openai", "events/text-delta", variant)
+            assert validate_object("openai", "events/text-delta", variant) == expected
+            shortcut += fastschema._top_relaxed("openai", "events/text-delta").check(variant)
+    assert shortcut >= 30  # the shortcut answered many of them
+
+
+def test_the_walk_asks_jsonschema_rs_about_the_node_it_stands_on(monkeypatch):
+    """The walk of ``absent`` asks jsonschema-rs whether the value at each node is valid (``_rs_node_checker``,
+    by JSON Pointer): the same answers as the hand-written closures, on code-built chat completions lacking fields
+    at several depths, in several choices, with wrong values besides (a wrong pointer fails this)."""
+    message = {"role": "assistant", "content": "x", "refusal": None, "annotations": []}
+    choice = {"index": 0, "finish_reason": "stop", "logprobs": None, "message": message}
+    body = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m", "service_tier": "default",
+            "system_fingerprint": "fp_1", "choices": [choice, {**choice, "index": 1}],
+            "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+    variants = [body]
+    for place in ("", "choices.0", "choices.1", "choices.1.message", "usage"):
+        for name in ("refusal", "annotations", "logprobs", "service_tier", "total_tokens", "content", "index"):
+            variant = copy.deepcopy(body)
+            holder = variant
+            for step in [p for p in place.split(".") if p]:
+                holder = holder[int(step)] if step.isdigit() else holder[step]
+            if name in holder:
+                del holder[name]
+                variants += [variant, {**variant, "created": "yesterday"}]
+    walks = {}
+    for profile in ("openai", "compat"):
+        walks[profile] = [fastschema.absent(profile, "chat.completion", v) for v in variants]
+    assert fastschema._rs_node_checker.cache_info().currsize > 0  # jsonschema-rs answered some nodes
+    monkeypatch.setattr(fastschema, "_rs_node_checker", lambda path, pointer: None)  # the closures only
+    for profile in ("openai", "compat"):
+        closures = fastschema._explainer.__wrapped__(profile, "chat.completion")
+        for variant, answer in zip(variants, walks[profile]):
+            out = []
+            expected = out if closures(variant, (), out) and out else None
+            assert answer == expected, (profile, variant)
+    assert sum(answer is not None for answer in walks["openai"]) >= 5
+
+
+def test_prepare_compiles_every_contract_of_a_profile_before_workers_fork():
+    """``fastschema.prepare`` (called by the audit before it forks workers) leaves every contract of the profile
+    compiled: the workers inherit the checks instead of each compiling them again."""
+    for profile in ("openai", "compat", "open-responses"):
+        fastschema.prepare(profile)
+        root = contracts.contracts_root()
+        for folder in contracts.PROFILE_FALLBACK[profile]:
+            for path in (root / folder).rglob("*.json"):
+                name = path.relative_to(root / folder).with_suffix("").as_posix()
+                hits = fastschema._explainer.cache_info().hits
+                fastschema._explainer(profile, name)
+                assert fastschema._explainer.cache_info().hits == hits + 1, (profile, name)  # already compiled
 
 
 # --- the registry ------------------------------------------------------------------------------------------

@@ -237,3 +237,43 @@ def test_finding_credentials_by_their_prefixes_finds_what_the_pattern_finds(text
     assert sorted(m.span() for m in redaction._credential_like(text)) == full_scan
     if not any(prefix in text for prefix in redaction.KEY_PREFIXES):  # what `redact` skips
         assert full_scan == []
+
+
+_PIECES = ["sk-", "sess-", "org-", "proj_", "a", "Z9", "_", "-", " ", "\n", "\t", '"', "\\", "x" * 20, "é", "\u2028",
+           "sk-proj-", 'odd"value\n' * 2]
+_texts = st.lists(st.sampled_from(_PIECES), max_size=12).map("".join)
+_documents = st.recursive(st.one_of(_texts, st.integers(), st.none(), st.booleans()),
+                          lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                  st.dictionaries(_texts, inner, max_size=4)), max_leaves=20)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_documents)
+def test_a_document_is_redacted_as_walking_it_redacts_it(document):
+    """``redact_document`` (the audit report's: the JSON text is searched first) equals ``redact_value`` on
+    documents with credential-like strings after escaped characters and registered values holding quotes and
+    newlines; it hands back the document itself when there is nothing to redact."""
+    redaction.forget_all()
+    redaction.register('odd"value\n' * 2, "a registered value JSON escapes")
+    try:
+        redacted = redaction.redact_document(document)
+        assert redacted == redaction.redact_value(document)
+        if redacted == document:
+            assert json.dumps(redacted) == json.dumps(document)
+    finally:
+        redaction.forget_all()
+
+
+def test_a_document_with_nothing_to_redact_is_not_copied(registered) -> None:
+    clean = {"summary": {"fail": 1}, "interactions": [{"message": "task-manager sk-short", "n": [1, 2.5, None]}]}
+    assert redaction.redact_document(clean) is clean
+    # a key right after a newline: escaped as ``\n`` in the JSON text, the boundary before it is a letter there
+    assert redaction.redact_document({"m": [f"line\n{NOBODYS_KEY}"]}) == {"m": ["line\nsk-REDACTED"]}
+    assert redaction.redact_document({f"key {KEY}": True}) == {"key REDACTED": True}
+    assert redaction.redact_document({"odd": {1, 2}}) == {"odd": {1, 2}}  # not JSON: walked as before
+
+
+@settings(max_examples=300, deadline=None)
+@given(_texts)
+def test_a_key_candidate_is_found_by_its_prefixes_as_by_the_pattern(text):
+    assert redaction._has_key_candidate(text) == bool(redaction._KEY_CANDIDATE.search(text))

@@ -21,6 +21,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
+from urllib.parse import quote
 
 from conformance.api import contracts
 
@@ -184,18 +185,20 @@ class _Compiler:
         if key not in self.explained:
             cell: list[Explain] = []
             self.explained[key] = cell
-            cell.append(self.explain(node, key[0]))
+            cell.append(self.explain(node, key[0], key[1]))
         cell = self.explained[key]
         return lambda value, path, out: cell[0](value, path, out)
 
-    def explain(self, node: Any, base: Path) -> Explain:
+    def explain(self, node: Any, base: Path, pointer: str) -> Explain:
         """Like ``compile``, but appends an ``Absent`` to ``out`` for each object lacking required fields,
         in jsonschema's order (the schema's keywords and properties in written order, depth first);
-        returns False as soon as anything else is wrong."""
-        valid = self.compile(node, base)
+        returns False as soon as anything else is wrong. ``pointer``: where ``node`` is in its file ``base``."""
+        # The walk asks at every node whether the value there is valid, to skip valid parts: jsonschema-rs
+        # answers that many times faster than the compiled closures (which still decide what is supported)
+        valid = _first_use(base, pointer, self.compile(node, base))
         if not isinstance(node, dict):
             return lambda value, path, out, invalid=False: valid(value)  # true/false schemas
-        steps = [self.explain_keyword(key, node[key], node, base) for key in node
+        steps = [self.explain_keyword(key, node[key], node, base, pointer) for key in node
                  if not _annotation(key) and key not in ("then", "else")]
 
         def explain(value: Any, path: tuple, out: list[Absent], invalid: bool = False) -> bool:
@@ -209,7 +212,7 @@ class _Compiler:
 
         return explain
 
-    def explain_keyword(self, key: str, arg: Any, node: dict, base: Path) -> Explain:
+    def explain_keyword(self, key: str, arg: Any, node: dict, base: Path, pointer: str) -> Explain:
         """One keyword of ``explain``: the keywords that hold other schemas descend, the others are yes/no."""
         if key == "required":
             names = tuple(arg)
@@ -221,7 +224,8 @@ class _Compiler:
 
             return required
         if key == "properties":
-            inner = {name: self.explain(sub, base) for name, sub in arg.items()}
+            inner = {name: self.explain(sub, base, f"{pointer}/properties/{_escape(name)}")
+                     for name, sub in arg.items()}
 
             def properties(value: Any, path: tuple, out: list[Absent]) -> bool:
                 if isinstance(value, dict):
@@ -232,7 +236,7 @@ class _Compiler:
 
             return properties
         if key == "items":
-            each = self.explain(arg, base)
+            each = self.explain(arg, base, f"{pointer}/items")
 
             def items(value: Any, path: tuple, out: list[Absent]) -> bool:
                 if isinstance(value, list):
@@ -243,14 +247,14 @@ class _Compiler:
 
             return items
         if key == "allOf":
-            parts = [self.explain(sub, base) for sub in arg]
+            parts = [self.explain(sub, base, f"{pointer}/allOf/{index}") for index, sub in enumerate(arg)]
             return lambda value, path, out: all(part(value, path, out) for part in parts)
         if key == "$ref":
             return self.explain_ref(arg, base)
         if key == "if":
             condition = self.compile(arg, base)
-            then = self.explain(node["then"], base) if "then" in node else None
-            otherwise = self.explain(node["else"], base) if "else" in node else None
+            then = self.explain(node["then"], base, f"{pointer}/then") if "then" in node else None
+            otherwise = self.explain(node["else"], base, f"{pointer}/else") if "else" in node else None
 
             def if_(value: Any, path: tuple, out: list[Absent]) -> bool:
                 branch = then if condition(value) else otherwise
@@ -324,6 +328,19 @@ def _type_test(spec: Any) -> Check | None:
     return test
 
 
+def prepare(profile: str) -> None:
+    """Compile every contract of ``profile`` now (the yes/no checks, the walk of ``absent`` and its top-level
+    shortcut, jsonschema's validator): a process about to fork workers does it once for all of them, instead of each worker again."""
+    root = contracts.contracts_root()
+    for folder in contracts.PROFILE_FALLBACK.get(profile, [profile]):
+        for path in sorted((root / folder).rglob("*.json")):
+            name = path.relative_to(root / folder).with_suffix("").as_posix()
+            checker(profile, name)
+            _explainer(profile, name)
+            _top_relaxed(profile, name)
+            contracts.validator(profile, name)  # jsonschema's, which words what the fast paths cannot
+
+
 @lru_cache(maxsize=None)
 def checker(profile: str, name: str) -> Check | None:
     """A compiled yes/no check for contract ``name`` under ``profile``; None when it cannot be compiled.
@@ -356,7 +373,7 @@ def _explainer(profile: str, name: str) -> Explain | None:
         return None
     try:
         compiler = _Compiler()
-        return compiler.explain(compiler.doc(path.resolve()), path.resolve())
+        return compiler.explain(compiler.doc(path.resolve()), path.resolve(), "")
     except (_Unsupported, KeyError, ValueError):
         return None
 
@@ -370,8 +387,79 @@ def absent(profile: str, name: str, instance: Any, invalid: bool = False) -> lis
     explain = _explainer(profile, name)
     if explain is None:
         return None
+    top = _top_relaxed(profile, name) if isinstance(instance, dict) else None
+    if top is not None and top.check(instance):
+        # valid but for the top node's own ``required`` list (a stream event of an old recording, commonly):
+        # that list is the whole story, as the walk would find it, without walking the object in Python
+        lacking = any(field not in instance for field in top.names)
+        return [Absent((), instance, top.names, schema=top.node)] if lacking else None
     out: list[Absent] = []
     return out if explain(instance, (), out, invalid) and out else None
+
+
+class _TopRelaxed(NamedTuple):
+    check: Check  # jsonschema-rs's yes/no check of the contract without its top node's ``required``
+    node: dict  # the top node (its ``x-evidence`` names each required field's evidence)
+    names: tuple  # its ``required`` list
+
+
+@lru_cache(maxsize=None)
+def _top_relaxed(profile: str, name: str) -> _TopRelaxed | None:
+    """The contract ``name`` with its top node's ``required`` list left out, compiled by jsonschema-rs; None when
+    the top node has no such list, refers to itself, or jsonschema-rs is not installed or cannot compile it.
+
+    An object that fails the contract but passes this check has exactly one problem: it lacks some of those names.
+    """
+    path = contracts.schema_path(profile, name)
+    if path is None:
+        return None
+    path = path.resolve()
+    node = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(node, dict) or not isinstance(node.get("required"), list) or _refers_to_top(node, path.name):
+        return None
+    relaxed = {key: value for key, value in node.items() if key != "required"}
+    # another name in the same folder: its relative references resolve as the contract's own do
+    check = rs_checker_of(relaxed, path.with_name(f".without-top-required.{path.name}"), path.parent)
+    return None if check is None else _TopRelaxed(check, node, tuple(node["required"]))
+
+
+def _refers_to_top(node: Any, file_name: str) -> bool:
+    """True when a ``$ref`` in ``node`` names the document's own top (``#``, or its file without a pointer): in
+    the relaxed copy it would lose the ``required`` list too."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.partition("#")[0] in ("", file_name) and ref.partition("#")[2] in ("", "/"):
+            return True
+        return any(_refers_to_top(value, file_name) for value in node.values())
+    if isinstance(node, list):
+        return any(_refers_to_top(value, file_name) for value in node)
+    return False
+
+
+def _escape(name: str) -> str:
+    """A property name as a JSON Pointer token."""
+    return name.replace("~", "~0").replace("/", "~1")
+
+
+def _first_use(path: Path, pointer: str, compiled: Check) -> Check:
+    """``compiled``, or jsonschema-rs's check of the same node, chosen when first asked (most nodes never are:
+    compiling them all would cost more than it saves)."""
+    chosen: list[Check] = []
+
+    def valid(value: Any) -> bool:
+        if not chosen:
+            chosen.append(_rs_node_checker(path, pointer) or compiled)
+        return chosen[0](value)
+
+    return valid
+
+
+@lru_cache(maxsize=None)
+def _rs_node_checker(path: Path, pointer: str) -> Check | None:
+    """jsonschema-rs's yes/no check of the schema node at ``pointer`` in the contract at ``path`` (a reference to
+    it, resolved in the contracts' registry, so the node's own references resolve as in its file)."""
+    return rs_checker_of({"$ref": f"{path.as_uri()}#{quote(pointer, safe='/~')}"},
+                         path.with_name(f".node-of.{path.name}"), path.parent)
 
 
 @lru_cache(maxsize=None)
@@ -390,13 +478,22 @@ def rs_checker(path: Path) -> Check | None:
     asserted, as ``contracts.validator``); None when jsonschema-rs is not installed or cannot compile it.
     A value it cannot take (NaN, an integer beyond 64 bits) answers False: the caller asks jsonschema then."""
     try:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return rs_checker_of(schema, path, path.parent)
+
+
+def rs_checker_of(schema: Any, path: Path, directory: Path) -> Check | None:
+    """``rs_checker`` for a contract given as a value, ``path`` being where it stands (its ``$id``) among the
+    contracts of ``directory``; None when jsonschema-rs is not installed or cannot compile it."""
+    try:
         import jsonschema_rs
     except ImportError:
         return None
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
-        schema["$id"] = path.as_uri()
-        is_valid = jsonschema_rs.Draft202012Validator(schema, registry=_rs_registry(path.parent),
+        schema = {**schema, "$id": path.as_uri()}
+        is_valid = jsonschema_rs.Draft202012Validator(schema, registry=_rs_registry(directory),
                                                       validate_formats=False).is_valid
     except Exception:  # noqa: BLE001  (jsonschema-rs raises its own errors for what it cannot compile)
         return None

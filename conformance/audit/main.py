@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import redaction
+from conformance.api import fastschema
 from conformance.api.vocabulary import PROFILES
 from conformance.audit import pool
 from conformance.audit import sdk as sdk_audit
@@ -137,6 +138,7 @@ def _audit_files(files: list[Path], jobs: int, progress: report.Progress, spec_p
         return results
     # Warm up in-process first (imports, compiled schemas): forked workers inherit it.
     results[0] = audit_file(files[0])
+    fastschema.prepare(_settings["profile"])
     progress.update(1, len(results[0][0]))
     fork = "fork" in multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if fork else None)
@@ -218,7 +220,7 @@ def _main(args: argparse.Namespace) -> int:
         summary["sdk"] = sdk_audit.summarise(interactions, version)
     redaction.register_environment()
     # no key in the report: OpenAI-key-like strings and the environment's keys are replaced (messages quote bodies)
-    document = redaction.redact_value({"summary": summary, "interactions": interactions})
+    document = redaction.redact_document({"summary": summary, "interactions": interactions})
     if args.json:
         try:
             report.write_json(args.json, document)

@@ -21,8 +21,10 @@ what appeared when (``HISTORY``, with each entry's role and ``since``) is
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 from conformance.api.history import HISTORY, INFORMATIONAL, PROTOCOL, Appeared, appeared, index
@@ -31,11 +33,16 @@ from conformance.transport.exchange import Exchange
 
 # Sanity bounds for a recording date read from a body (placeholders such as 0 are not dates).
 _EARLIEST = dt.date(2020, 6, 1)
+_MONTHS = {name: number for number, name in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), start=1)}
+_IMF_FIXDATE = re.compile(r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d\d) (%s) (\d{4}) (?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d GMT"
+                          % "|".join(_MONTHS))
 History = dict[tuple[str, str, str], Appeared]  # (api, name, role) -> entry
 _TABLE: History = index(HISTORY)
 __all__ = ["History", "appeared", "judge", "recording_date"]
 
 
+@lru_cache(maxsize=None)
 def _month_start(month: str) -> dt.date:
     year, mon = month.split("-")
     return dt.date(int(year), int(mon), 1)
@@ -51,6 +58,24 @@ def _from_timestamp(value: Any) -> dt.date | None:
     return day if _EARLIEST <= day <= dt.date.today() + dt.timedelta(days=366) else None
 
 
+def _http_date(header: str) -> dt.date | None:
+    """The day of an HTTP ``Date`` header, as ``email.utils.parsedate_to_datetime`` reads it; None when unusable.
+
+    The form every HTTP server sends (IMF-fixdate, ``Sun, 06 Nov 1994 08:49:37 GMT``) is read directly: the
+    general parser costs more than all of a recording's other dating (it runs once per interaction).
+    """
+    match = _IMF_FIXDATE.fullmatch(header)
+    if match is not None:
+        try:
+            return dt.date(int(match[3]), _MONTHS[match[2]], int(match[1]))
+        except ValueError:
+            pass  # a day the month has not (the general parser raises too): left to it, to say so alike
+    try:
+        return parsedate_to_datetime(header).date()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
 def recording_date(date_header: str | None, exchange: Exchange) -> dt.date | None:
     """When the answer was recorded: the ``Date`` header, else the body's ``created``/``created_at``.
 
@@ -58,10 +83,9 @@ def recording_date(date_header: str | None, exchange: Exchange) -> dt.date | Non
     timestamp, which OpenAI sets when it creates the object. None when neither is usable.
     """
     if date_header:
-        try:
-            return parsedate_to_datetime(date_header).date()
-        except (TypeError, ValueError, IndexError):
-            pass
+        day = _http_date(date_header)
+        if day is not None:
+            return day
     body = exchange.json
     if not isinstance(body, dict) and exchange.is_sse:
         for event in exchange.events[:3]:
