@@ -8,10 +8,11 @@ brotli, zstd, base64 and parsed mappings (one file in five gzipped).
 
 Then it measures
   floor  loading every cassette in-process: YAML with the C loader, bodies decoded,
-         JSON and SSE parsed (conformance.audit.cassettes, the audit's own loader);
+         JSON and SSE parsed (conformance.transport.recordings, the audit's own loader);
   audit  the real command, ``python -m conformance.audit DIR --json FILE`` (the same
          as ``conformance audit DIR --json FILE``), in a fresh process, start-up included;
-and prints interactions per second and the ratio audit / floor, in wall-clock and in CPU time (the aim: CPU <= 1.5x).
+and prints interactions per second and the ratio audit / floor, in wall-clock and in CPU time (the aim: CPU <= 1.5x),
+of the best runs and, steadier on a machine whose speed drifts, the median of the ratios of adjacent runs.
 
     .venv/bin/python benchmarks/audit_bench.py [--interactions 10000] [--jobs N] [--keep DIR]
 
@@ -29,6 +30,7 @@ import json
 import os
 import resource
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -145,6 +147,11 @@ def main() -> int:
           f"   CPU {audit_cpu:.2f} s (all processes)")
     print(f"ratio audit / floor: {audit_seconds / floor_seconds:.2f} (wall clock), "
           f"{audit_cpu / floor_cpu:.2f} (CPU time)")
+    # This VM's speed drifts within minutes: a ratio of two runs made one after the other is steadier than the
+    # ratio of two bests that may come from different minutes
+    paired = sorted(a[1] / f[1] for f, a in zip(floors, audits))
+    print(f"CPU ratio of each floor run to the audit run right after it: median {statistics.median(paired):.2f} "
+          f"(all: {', '.join(f'{r:.2f}' for r in paired)})")
     print(f"load average after: {_load()}   ({os.cpu_count()} CPUs)")
     return 0
 

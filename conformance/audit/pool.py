@@ -9,11 +9,11 @@ was on. Items go out in batches (one message per batch out, one per item back).
 from __future__ import annotations
 
 import os
+import selectors
 import signal
 import time
 from collections import deque
 from dataclasses import dataclass
-from multiprocessing.connection import wait
 from typing import Any, Callable, Iterator, Sequence
 
 
@@ -86,53 +86,70 @@ def run(items: Sequence[Any], work: Callable[[Any], Any], *, jobs: int, batch: i
     queue: deque[list[tuple[int, Any]]] = deque(
         list(enumerate(items))[at:at + batch] for at in range(0, len(items), max(1, batch)))
     workers: list[_Worker] = []
+    # One selector for the whole run (not one per wake-up, as multiprocessing's ``wait`` makes): the parent wakes
+    # once per result, thousands of times in a large audit. It watches each worker's pipe and its exit.
+    selector = selectors.DefaultSelector()
+
+    def start(batch_of_items: list[tuple[int, Any]]) -> None:
+        worker = _Worker(context, work, initializer, initargs)
+        selector.register(worker.conn, selectors.EVENT_READ, (worker, "result"))
+        selector.register(worker.process.sentinel, selectors.EVENT_READ, (worker, "exit"))
+        worker.give(batch_of_items)
+        workers.append(worker)
+
+    def retire(worker: _Worker, grace: float = 0.0) -> None:
+        selector.unregister(worker.conn)
+        selector.unregister(worker.process.sentinel)
+        workers.remove(worker)
+        worker.stop(grace)
+
     try:
         for _ in range(min(jobs, len(queue))):
-            worker = _Worker(context, work, initializer, initargs)
-            worker.give(queue.popleft())
-            workers.append(worker)
+            start(queue.popleft())
         while workers:
             now = time.monotonic()
-            waits = [w.conn for w in workers] + [w.process.sentinel for w in workers]
-            wait(waits, timeout=max(0.05, min(w.since + timeout - now for w in workers)))
+            ready: dict[_Worker, set[str]] = {}  # the workers with a result to read, or that exited
+            for key, _ in selector.select(max(0.05, min(w.since + timeout - now for w in workers))):
+                worker, what = key.data
+                ready.setdefault(worker, set()).add(what)
             for worker in list(workers):
                 lost: str | None = None
-                try:
-                    while worker.pending and worker.conn.poll():
+                happened = ready.get(worker, ())
+                # One result per wake-up: a second one waiting makes the next select return at once (asking the
+                # pipe with ``poll`` builds a selector each time, which cost more than the rest of the parent's work)
+                if "result" in happened and worker.pending:
+                    try:
                         position, result = worker.conn.recv()
                         while worker.pending and worker.pending[0][0] != position:
                             worker.pending.popleft()  # cannot happen: items come back in order
                         worker.pending.popleft()
                         worker.since = time.monotonic()
                         yield position, result
-                except (EOFError, OSError):
-                    lost = worker.why_gone()
-                except Exception as exc:  # noqa: BLE001  (a result that does not unpickle)
-                    lost = f"the audit worker sent a broken result ({type(exc).__name__}: {exc})"
-                if lost is None and worker.pending and not worker.process.is_alive() and not worker.conn.poll():
-                    lost = worker.why_gone()
+                    except (EOFError, OSError):
+                        lost = worker.why_gone()
+                    except Exception as exc:  # noqa: BLE001  (a result that does not unpickle)
+                        lost = f"the audit worker sent a broken result ({type(exc).__name__}: {exc})"
+                if lost is None and "exit" in happened and worker.pending and not worker.conn.poll():
+                    lost = worker.why_gone()  # exited with items left and nothing more to read
                 if lost is None and worker.pending and time.monotonic() - worker.since > timeout:
                     lost = f"no verdict within {timeout:g} s: the audit worker was stopped"
                 if lost is not None:
-                    worker.stop()
-                    workers.remove(worker)
+                    retire(worker)
                     if worker.pending:
                         position, _ = worker.pending.popleft()
                         yield position, Lost(lost)
                     if worker.pending:
                         queue.appendleft(list(worker.pending))
                     if queue:
-                        fresh = _Worker(context, work, initializer, initargs)
-                        fresh.give(queue.popleft())
-                        workers.append(fresh)
+                        start(queue.popleft())
                     continue
                 if not worker.pending:
                     if queue:
                         worker.give(queue.popleft())
                     else:
                         worker.conn.send(None)
-                        worker.stop(grace=5)
-                        workers.remove(worker)
+                        retire(worker, grace=5)
     finally:
         for worker in workers:
             worker.stop()
+        selector.close()
