@@ -88,16 +88,45 @@ def floor(directory: Path) -> tuple[float, float, int]:
     return time.perf_counter() - started, time.process_time() - cpu, count
 
 
+def instructions(argv: list[str], scratch: Path, cwd: Path = ROOT) -> int:
+    """Machine instructions ``argv`` executes, all its processes summed (valgrind's cachegrind, no cache model):
+    a count that does not drift with the machine's speed, unlike CPU time on a shared VM."""
+    out = Path(tempfile.mkdtemp(prefix="cachegrind-", dir=scratch))
+    subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--trace-children=yes",
+                    f"--cachegrind-out-file={out}/cg.%p", *argv], cwd=cwd, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=False)
+    total = 0
+    for report in out.glob("cg.*"):
+        for line in report.read_text().splitlines():
+            if line.startswith("summary:"):
+                total += int(line.split()[1])
+    return total
+
+
+def _floor_process(directory: Path, load: bool) -> None:
+    """The floor in a process of its own (for ``--instructions``); without ``load`` only its start-up."""
+    files, _ = find_cassettes([str(directory)])
+    if load:
+        for path in files:
+            for recorded in load_cassette(path):
+                exchange = recorded.exchange
+                _ = exchange.events if exchange.is_sse else exchange.json
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
+def audit_argv(directory: Path, report: Path, jobs: int | None) -> list[str]:
+    """The audit command, as the benchmark runs it."""
+    argv = [sys.executable, "-m", "conformance.audit", str(directory), "--json", str(report)]
+    return argv + ["--jobs", str(jobs)] if jobs else argv
+
+
 def audit(directory: Path, report: Path, jobs: int | None, cwd: Path = ROOT) -> tuple[float, float, list[str], int]:
     """Run the real command in a fresh interpreter; (wall seconds, CPU seconds of all its processes, argv, status)."""
-    argv = [sys.executable, "-m", "conformance.audit", str(directory), "--json", str(report)]
-    if jobs:
-        argv += ["--jobs", str(jobs)]
+    argv = audit_argv(directory, report, jobs)
     started, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - started, _children_cpu() - cpu, argv, done.returncode
@@ -111,7 +140,14 @@ def main() -> int:
     options.add_argument("--keep", metavar="DIR", help="build the input here and keep it (reused when it exists)")
     options.add_argument("--cwd", type=Path, default=ROOT,
                          help="run the audit from this checkout (its `conformance` package; to compare versions)")
+    options.add_argument("--instructions", action="store_true",
+                         help="also count the machine instructions of both (valgrind; about 30x slower)")
+    options.add_argument("--floor-process", metavar="DIR", type=Path, help=argparse.SUPPRESS)
+    options.add_argument("--startup-only", action="store_true", help=argparse.SUPPRESS)
     args = options.parse_args()
+    if args.floor_process:  # the floor run as a process of its own, for --instructions
+        _floor_process(args.floor_process, load=not args.startup_only)
+        return 0
     if not CORPUS.is_dir():
         print(f"corpus not found at {CORPUS}: nothing to benchmark", file=sys.stderr)
         return 2
@@ -138,6 +174,11 @@ def main() -> int:
         floor_seconds, floor_cpu, count = min(floors)
         audit_seconds, audit_cpu, argv, status = min(audits)
         summary = json.loads(report.read_text())["summary"]
+        if args.instructions:
+            # the floor's own start-up is left out, as in its timing (in-process); the audit's is counted
+            me = [sys.executable, str(Path(__file__).resolve()), "--floor-process", str(directory)]
+            floor_count = instructions(me, Path(scratch)) - instructions([*me, "--startup-only"], Path(scratch))
+            audit_count = instructions(audit_argv(directory, report, args.jobs), Path(scratch), args.cwd)
     shown = ["conformance", "audit", *argv[3:]]
     print(f"command: {shlex.join(shown)}   (run as: {shlex.join(argv)}; exit status {status})")
     print(f"interactions: {count}   verdicts: {summary['verdicts']}")
@@ -152,6 +193,9 @@ def main() -> int:
     paired = sorted(a[1] / f[1] for f, a in zip(floors, audits))
     print(f"CPU ratio of each floor run to the audit run right after it: median {statistics.median(paired):.2f} "
           f"(all: {', '.join(f'{r:.2f}' for r in paired)})")
+    if args.instructions:
+        print(f"instructions (valgrind): floor {floor_count / 1e9:.2f} G, audit {audit_count / 1e9:.2f} G (all "
+              f"processes, start-up included): ratio {audit_count / floor_count:.2f}")
     print(f"load average after: {_load()}   ({os.cpu_count()} CPUs)")
     return 0
 
