@@ -30,6 +30,7 @@ import json
 import os
 import resource
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -151,6 +152,9 @@ def main() -> int:
     if not CORPUS.is_dir():
         print(f"corpus not found at {CORPUS}: nothing to benchmark", file=sys.stderr)
         return 2
+    if args.instructions and shutil.which("valgrind") is None:
+        print("--instructions needs valgrind on PATH (Debian: apt-get install valgrind)", file=sys.stderr)
+        return 2
     print(f"load average before: {_load()}")
     with tempfile.TemporaryDirectory(prefix="audit-bench-") as scratch:
         directory = Path(args.keep) if args.keep else Path(scratch) / "cassettes"
@@ -193,7 +197,9 @@ def main() -> int:
     paired = sorted(a[1] / f[1] for f, a in zip(floors, audits))
     print(f"CPU ratio of each floor run to the audit run right after it: median {statistics.median(paired):.2f} "
           f"(all: {', '.join(f'{r:.2f}' for r in paired)})")
-    if args.instructions:
+    if args.instructions and not (floor_count > 0 and audit_count > 0):
+        print("instructions (valgrind): not counted (valgrind wrote no summary)")
+    elif args.instructions:
         print(f"instructions (valgrind): floor {floor_count / 1e9:.2f} G, audit {audit_count / 1e9:.2f} G (all "
               f"processes, start-up included): ratio {audit_count / floor_count:.2f}")
     print(f"load average after: {_load()}   ({os.cpu_count()} CPUs)")

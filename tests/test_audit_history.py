@@ -108,7 +108,8 @@ def test_http_dates_read_directly_equal_the_general_parser():
                "Tue, 01 Apr 25 10:00:00 GMT", "Tue, 01 Apr 2025 10:00:00 +0200", "Tue, 01 Apr 2025 23:30:00 -0200",
                "Tue, 31 Feb 2025 10:00:00 GMT", "Tue, 00 Apr 2025 10:00:00 GMT", "Tue, 01 Apr 0000 10:00:00 GMT",
                "Tue, 01 Apr 2025 24:00:00 GMT", "Tue, 01 Apr 2025 10:60:00 GMT", "Tue, 01 Apr 2025 10:00:60 GMT",
-               "Tuesday, 01-Apr-25 10:00:00 GMT", "Tue Apr  1 10:00:00 2025", "Tue, 01 Apr 2025 10:00:00 UTC"]
+               "Tuesday, 01-Apr-25 10:00:00 GMT", "Tue Apr  1 10:00:00 2025", "Tue, 01 Apr 2025 10:00:00 UTC",
+               "Sun, 06 Nov 0094 08:49:37 GMT", "Mon, 06 Nov 0050 08:49:37 GMT", "Mon, 06 Nov 0100 08:49:37 GMT"]
     for _ in range(3000):
         headers.append(f"{generator.choice(days)}, {generator.randint(0, 32):02d} {generator.choice(months)} "
                        f"{generator.choice([1999, 2023, 2024, 2025, 2026, 9999, 10000])} "

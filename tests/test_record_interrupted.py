@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.replay import sigint_reaches_children
 from support.server import answer, serve, silent
 from support.suites import chat_case, suite
 
@@ -46,11 +47,12 @@ def test_an_interrupted_recording_leaves_no_partial_cassette_and_marks_the_repor
     with serve(routes) as (base_url, seen):
         (tmp_path / "targets.yaml").write_text(f"targets:\n  fake:\n    base_url: {base_url}\n    profile: compat\n"
                                                f"    models: {{default: m}}\n")
-        run = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--targets", "targets.yaml", "--suites",
-                                "suites", "--cassettes", "cassettes", "--reports", "reports", "--expectations",
-                                "expectations", "--target", "fake", "--record-mode", "rewrite", "--no-preflight",
-                                "-p", "no:randomly"],
-                               cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        with sigint_reaches_children():
+            run = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--targets", "targets.yaml",
+                                    "--suites", "suites", "--cassettes", "cassettes", "--reports", "reports",
+                                    "--expectations", "expectations", "--target", "fake", "--record-mode", "rewrite",
+                                    "--no-preflight", "-p", "no:randomly"],
+                                   cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and run.poll() is None:
             if any(r["method"] == "GET" for r in seen):

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from conformance.verdicts.results import result_from_dict
-from support.replay import ROOT, conformance
+from support.replay import ROOT, conformance, sigint_reaches_children
 from support.server import answer, serve
 
 CHAT = {"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-4o-mini",
@@ -37,9 +37,10 @@ def test_sigint_midway_leaves_what_was_measured(tmp_path: Path) -> None:
               ("POST", "/chat/completions"): slowly(CHAT), ("POST", "/responses"): slowly(RESPONSE)}
     reports = tmp_path / "reports"
     with serve(routes) as (base_url, _seen):
-        run = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--base-url", base_url,
-                                "--model", "gpt-4o-mini", "--reports", str(reports)],
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        with sigint_reaches_children():
+            run = subprocess.Popen([sys.executable, "-m", "conformance", "run", "--base-url", base_url,
+                                    "--model", "gpt-4o-mini", "--reports", str(reports)],
+                                   cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines = reports / "results.jsonl"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and run.poll() is None:

@@ -19,6 +19,7 @@ import pytest
 from conformance.cases.targets import TargetError, make_target
 from conformance.transport import servers
 from conformance.transport.servers import RunningServer, installed, processes
+from support.replay import sigint_reaches_children
 from support.server import answer, serve
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,9 +62,10 @@ def pid_records(folder: Path) -> list[dict]:
 def live_run(folder: Path, reports: Path) -> subprocess.Popen:
     """``conformance run --target aimock --live`` in the background, its servers recorded in ``folder``."""
     env = dict(os.environ, CONFORMANCE_SERVERS_RUN=str(folder))
-    return subprocess.Popen([sys.executable, "-m", "conformance", "run", "--target", "aimock", "--live",
-                             "--reports", str(reports)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with sigint_reaches_children():  # one of the tests stops it with SIGINT
+        return subprocess.Popen([sys.executable, "-m", "conformance", "run", "--target", "aimock", "--live",
+                                 "--reports", str(reports)], cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 # ------------------------------------------------------------------ targets take their port from the server

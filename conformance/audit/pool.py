@@ -131,7 +131,8 @@ def run(items: Sequence[Any], work: Callable[[Any], Any], *, jobs: int, batch: i
                         lost = f"the audit worker sent a broken result ({type(exc).__name__}: {exc})"
                 if lost is None and "exit" in happened and worker.pending and not worker.conn.poll():
                     lost = worker.why_gone()  # exited with items left and nothing more to read
-                if lost is None and worker.pending and time.monotonic() - worker.since > timeout:
+                if (lost is None and worker.pending and time.monotonic() - worker.since > timeout
+                        and not worker.conn.poll()):  # a result that came since the select is read next round
                     lost = f"no verdict within {timeout:g} s: the audit worker was stopped"
                 if lost is not None:
                     retire(worker)
@@ -145,9 +146,18 @@ def run(items: Sequence[Any], work: Callable[[Any], Any], *, jobs: int, batch: i
                     continue
                 if not worker.pending:
                     if queue:
-                        worker.give(queue.popleft())
+                        batch_of_items = queue.popleft()
+                        try:
+                            worker.give(batch_of_items)
+                        except OSError:  # it died after its last result: no item was on it; a fresh one takes over
+                            worker.pending = deque()
+                            retire(worker)
+                            start(batch_of_items)
                     else:
-                        worker.conn.send(None)
+                        try:
+                            worker.conn.send(None)
+                        except OSError:
+                            pass  # already gone, with nothing left to do
                         retire(worker, grace=5)
     finally:
         for worker in workers:

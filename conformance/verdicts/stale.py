@@ -65,7 +65,7 @@ def _http_date(header: str) -> dt.date | None:
     general parser costs more than all of a recording's other dating (it runs once per interaction).
     """
     match = _IMF_FIXDATE.fullmatch(header)
-    if match is not None:
+    if match is not None and int(match[3]) >= 100:  # a year below 100 is two-digit to the general parser
         try:
             return dt.date(int(match[3]), _MONTHS[match[2]], int(match[1]))
         except ValueError:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,3 +47,18 @@ def replay_once(tmp_path_factory: pytest.TempPathFactory, name: str, *args: str)
     if not (folder / "results.json").exists():
         pytest.fail(f"conformance run {' '.join(args)} wrote no results:\n{(folder / 'output.txt').read_text()[-3000:]}")
     return folder
+
+
+@contextmanager
+def sigint_reaches_children():
+    """Child processes started inside get SIGINT as a terminal's Ctrl-C gives it (KeyboardInterrupt in Python), even
+    when this test run was itself started with SIGINT ignored (``cmd &`` without job control, as a CI runner may):
+    an ignored signal is inherited by a child, a handled one is reset to its default there."""
+    previous = signal.getsignal(signal.SIGINT)
+    if previous == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if previous == signal.SIG_IGN:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
