@@ -214,3 +214,8 @@ def depth_exceeds(value: Any, limit: int = MAX_DEPTH) -> bool:
             return True
         stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
     return False
+
+
+def pointer_token(key: Any) -> str:
+    """A key or index as one token of a JSON Pointer (RFC 6901: ``~`` and ``/`` escaped)."""
+    return str(key).replace("~", "~0").replace("/", "~1")

@@ -155,22 +155,10 @@ def redact_document(value: Any) -> Any:
     except (TypeError, ValueError, RecursionError):
         return redact_value(value)
     # JSON escapes character by character, so a string holding a value holds the value's escaped form in the text
-    if _has_key_candidate(text) or any(json.dumps(known_value, ensure_ascii=False)[1:-1] in text
-                                       for known_value in _known):
+    if (next(_credential_like(text, _KEY_CANDIDATE), None) is not None
+            or any(json.dumps(known_value, ensure_ascii=False)[1:-1] in text for known_value in _known)):
         return redact_value(value)
     return value
-
-
-def _has_key_candidate(text: str) -> bool:
-    """True when ``_KEY_CANDIDATE`` matches somewhere in ``text``: tried only where a prefix occurs (``str.find``
-    skips through megabytes many times faster than the pattern's own search)."""
-    for prefix in KEY_PREFIXES:
-        at = text.find(prefix)
-        while at != -1:
-            if _KEY_CANDIDATE.match(text, at):
-                return True
-            at = text.find(prefix, at + 1)
-    return False
 
 
 def redact_url(url: str) -> str:
@@ -203,12 +191,13 @@ def find(text: str) -> list[str]:
     return found
 
 
-def _credential_like(text: str) -> Iterator[re.Match[str]]:
-    """KEY_PATTERN's matches, tried only where one of its prefixes occurs (a report is megabytes of text)."""
+def _credential_like(text: str, pattern: re.Pattern[str] = KEY_PATTERN) -> Iterator[re.Match[str]]:
+    """KEY_PATTERN's matches (or ``_KEY_CANDIDATE``'s), tried only where one of its prefixes occurs (a report is
+    megabytes of text: ``str.find`` skips through it many times faster than the pattern's own search)."""
     for prefix in KEY_PREFIXES:
         start = text.find(prefix)
         while start != -1:
-            match = KEY_PATTERN.match(text, start)  # its look-behind sees the text before ``start``
+            match = pattern.match(text, start)  # its look-behind sees the text before ``start``
             if match:
                 yield match
             start = text.find(prefix, start + 1)

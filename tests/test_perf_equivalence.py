@@ -287,6 +287,15 @@ def test_top_level_absences_are_answered_as_the_walk_answers_them():
     assert shortcut >= 30  # the shortcut answered many of them
 
 
+def test_a_contract_that_refers_to_its_own_top_gets_no_top_level_shortcut():
+    """Leaving out the top node's ``required`` would also drop it where the contract refers back to its top."""
+    def refers(ref):
+        return fastschema._refers_to_top({"type": "object", "properties": {"a": {"items": [{"$ref": ref}]}}},
+                                         "x.json")
+    assert refers("#") and refers("x.json") and refers("x.json#")
+    assert not refers("#/$defs/a") and not refers("y.json") and not refers("x.json#/properties/a")
+
+
 def test_the_walk_asks_jsonschema_rs_about_the_node_it_stands_on(monkeypatch):
     """The walk of ``absent`` asks jsonschema-rs whether the value at each node is valid (``_rs_node_checker``,
     by JSON Pointer): the same answers as the hand-written closures, on code-built chat completions lacking fields

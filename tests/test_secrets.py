@@ -252,14 +252,11 @@ _documents = st.recursive(st.one_of(_texts, st.integers(), st.none(), st.boolean
 def test_a_document_is_redacted_as_walking_it_redacts_it(document):
     """``redact_document`` (the audit report's: the JSON text is searched first) equals ``redact_value`` on
     documents with credential-like strings after escaped characters and registered values holding quotes and
-    newlines; it hands back the document itself when there is nothing to redact."""
+    newlines (handing back the document itself when there is nothing to redact: the test below)."""
     redaction.forget_all()
     redaction.register('odd"value\n' * 2, "a registered value JSON escapes")
     try:
-        redacted = redaction.redact_document(document)
-        assert redacted == redaction.redact_value(document)
-        if redacted == document:
-            assert json.dumps(redacted) == json.dumps(document)
+        assert redaction.redact_document(document) == redaction.redact_value(document)
     finally:
         redaction.forget_all()
 
@@ -276,4 +273,5 @@ def test_a_document_with_nothing_to_redact_is_not_copied(registered) -> None:
 @settings(max_examples=300, deadline=None)
 @given(_texts)
 def test_a_key_candidate_is_found_by_its_prefixes_as_by_the_pattern(text):
-    assert redaction._has_key_candidate(text) == bool(redaction._KEY_CANDIDATE.search(text))
+    found = [m.span() for m in redaction._credential_like(text, redaction._KEY_CANDIDATE)]
+    assert bool(found) == bool(redaction._KEY_CANDIDATE.search(text))

@@ -24,6 +24,7 @@ from typing import Any, Callable, NamedTuple
 from urllib.parse import quote
 
 from conformance.api import contracts
+from conformance.parsing import pointer_token
 
 Check = Callable[[Any], bool]
 # Annotations only (``format`` too: contracts.validator asserts no formats), and every ``x-`` annotation
@@ -224,7 +225,7 @@ class _Compiler:
 
             return required
         if key == "properties":
-            inner = {name: self.explain(sub, base, f"{pointer}/properties/{_escape(name)}")
+            inner = {name: self.explain(sub, base, f"{pointer}/properties/{pointer_token(name)}")
                      for name, sub in arg.items()}
 
             def properties(value: Any, path: tuple, out: list[Absent]) -> bool:
@@ -330,7 +331,8 @@ def _type_test(spec: Any) -> Check | None:
 
 def prepare(profile: str) -> None:
     """Compile every contract of ``profile`` now (the yes/no checks, the walk of ``absent`` and its top-level
-    shortcut, jsonschema's validator): a process about to fork workers does it once for all of them, instead of each worker again."""
+    shortcut, jsonschema's validator): a process about to fork workers does it once for all of them, instead of
+    each worker again."""
     root = contracts.contracts_root()
     for folder in contracts.PROFILE_FALLBACK.get(profile, [profile]):
         for path in sorted((root / folder).rglob("*.json")):
@@ -428,17 +430,12 @@ def _refers_to_top(node: Any, file_name: str) -> bool:
     the relaxed copy it would lose the ``required`` list too."""
     if isinstance(node, dict):
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref.partition("#")[0] in ("", file_name) and ref.partition("#")[2] in ("", "/"):
+        if isinstance(ref, str) and ref.partition("#")[0] in ("", file_name) and not ref.partition("#")[2]:
             return True
         return any(_refers_to_top(value, file_name) for value in node.values())
     if isinstance(node, list):
         return any(_refers_to_top(value, file_name) for value in node)
     return False
-
-
-def _escape(name: str) -> str:
-    """A property name as a JSON Pointer token."""
-    return name.replace("~", "~0").replace("/", "~1")
 
 
 def _first_use(path: Path, pointer: str, compiled: Check) -> Check:

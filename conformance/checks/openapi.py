@@ -32,6 +32,7 @@ import yaml
 
 from conformance.api import openapi as model
 from conformance.checks.findings import Failure, absent
+from conformance.parsing import pointer_token
 from conformance.transport.exchange import Exchange
 
 CHECK = "openapi"
@@ -346,7 +347,7 @@ def _sub_validator(root: Any, location: tuple[Any, ...]) -> Any:
 
     key = (id(root), location)
     if key not in _VALIDATORS:
-        pointer = "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in location)
+        pointer = "".join("/" + pointer_token(p) for p in location)
         registry = jsonschema_rs.Registry([("urn:conformance:answer", root)])
         validator = jsonschema_rs.validator_for({"$ref": "urn:conformance:answer#" + pointer}, registry=registry)
         _VALIDATORS[key] = (root, validator)  # the root is kept alive so its id stays unique

@@ -28,6 +28,7 @@ from conformance.api.contracts import ContractMissing, specs_path
 from conformance.api.endpoints import APIS, Endpoint, classify, other_api
 from conformance.api.vocabulary import ONLY_PARAMETERS
 from conformance.cases.model import Case, CaseFileError, Step
+from conformance.parsing import pointer_token
 
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 # (JSON pointer of the problem, message) for one body
@@ -70,14 +71,10 @@ def fill(value: Any, pointer: str = "", unknown: list[str] | None = None) -> Any
             return stand_in
         return PLACEHOLDER.sub(lambda m: str(_stand_in(m.group(1)) or "x"), value)
     if isinstance(value, dict):
-        return {k: fill(v, f"{pointer}/{_escape(k)}", unknown) for k, v in value.items()}
+        return {k: fill(v, f"{pointer}/{pointer_token(k)}", unknown) for k, v in value.items()}
     if isinstance(value, list):
         return [fill(v, f"{pointer}/{i}", unknown) for i, v in enumerate(value)]
     return value
-
-
-def _escape(key: Any) -> str:
-    return str(key).replace("~", "~0").replace("/", "~1")
 
 
 def _within(pointer: str, base: str) -> bool:
@@ -144,11 +141,11 @@ def validate_own(route: Endpoint, body: Any) -> list[tuple[str, str]]:
             path += missing[:1]  # a missing field is located where it should be
         elif error.validator == "anyOf" and all(set(alt) == {"required"} for alt in error.validator_value):
             path += error.validator_value[0]["required"][:1]  # none of the alternatives: where the first belongs
-        found.append(("/" + "/".join(_escape(p) for p in path) if path else "", error.message[:200]))
+        found.append(("/" + "/".join(pointer_token(p) for p in path) if path else "", error.message[:200]))
     other = ONLY_PARAMETERS.get(other_api(route.api), ())
     for name in other:
         if name in body and name not in ONLY_PARAMETERS.get(route.api, ()):
-            found.append((f"/{_escape(name)}", f"{name!r} is a parameter of the other API: OpenAI answers 400"))
+            found.append((f"/{pointer_token(name)}", f"{name!r} is a parameter of the other API: OpenAI answers 400"))
     return found
 
 
