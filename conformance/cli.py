@@ -11,6 +11,8 @@
                                             exit 1 on a regression between SDK versions
   conformance fuzz [--target NAME] [--api A] [--max-requests N] [--seed S] [--live | --record-mode M]
                                             generated requests (schemathesis): the robustness rows
+
+Output piped to a reader that stops early (``conformance checks | head``) ends the command with status 141.
 """
 
 from __future__ import annotations
@@ -54,7 +56,16 @@ def checks(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """The ``conformance`` command; its exit status (a reader that stopped reading: 141, as after SIGPIPE)."""
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:
+        from conformance.reports.pipe import reader_gone
+
+        return reader_gone()
+
+
+def _dispatch(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help"):
         print(USAGE)
         return 0 if argv else 2

@@ -150,15 +150,22 @@ def redact_value(value: Any) -> Any:
 def redact_document(value: Any) -> Any:
     """``redact_value(value)`` for a large JSON document, without walking it when its JSON text (made by the C
     encoder) shows nothing to redact: no credential-like string and no known value."""
+    return redact_document_text(value)[0]
+
+
+def redact_document_text(value: Any) -> tuple[Any, str | None]:
+    """``redact_document(value)`` and, when nothing was redacted, its JSON text (``json.dumps(value,
+    ensure_ascii=False)``, made for the search anyway: a caller writing the document need not encode it again);
+    None when the text had to change."""
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):
-        return redact_value(value)
+        return redact_value(value), None
     # JSON escapes character by character, so a string holding a value holds the value's escaped form in the text
     if (next(_credential_like(text, _KEY_CANDIDATE), None) is not None
             or any(json.dumps(known_value, ensure_ascii=False)[1:-1] in text for known_value in _known)):
-        return redact_value(value)
-    return value
+        return redact_value(value), None
+    return value, text
 
 
 def redact_url(url: str) -> str:

@@ -140,3 +140,27 @@ def test_parallel_and_in_process_runs_report_the_same(tmp_path, monkeypatch):
     assert reports[0]["interactions"] == reports[1]["interactions"]
     assert [(Path(e["cassette"]).name, e["index"]) for e in reports[1]["interactions"]][:4] == [
         ("c00.yaml", 0), ("c01.yaml", 0), ("c01.yaml", 1), ("c02.yaml", 0)]
+
+
+@pytest.mark.parametrize("command", [["checks"], ["audit", "IN"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path, command):
+    """``conformance checks | head``: the output pipe is closed before the command writes; it stops with the
+    status a shell reports after SIGPIPE, without a traceback (the audit's report is still written)."""
+    import os
+    import subprocess
+    import sys
+
+    folder = write_cassette(tmp_path / "in" / "c.yaml", [MODELS, GOOD_ERROR]).parent
+    argv = [str(folder) if arg == "IN" else arg for arg in command]
+    extra = ["--json", str(tmp_path / "report.json")] if command[0] == "audit" else []
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line
+    try:
+        done = subprocess.run([sys.executable, "-m", "conformance", *argv, *extra], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write_end)
+    assert done.returncode == 141, done.stderr
+    assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    if extra:
+        assert json.loads((tmp_path / "report.json").read_text())["summary"]["verdicts"]["pass"] == 1

@@ -51,3 +51,50 @@ def test_a_worker_that_dies_between_two_items_loses_none_of_them() -> None:
         if position == 1:
             time.sleep(0.5)  # the worker is dead by the time the parent gives it the next batch
     assert got == {index: f"judged {item}" for index, item in enumerate(items)}
+
+
+def _troublesome(item: str):
+    """Judges ``item``, unless its name says how to fail: kill the worker, hang, or answer what cannot travel."""
+    if item == "kills":
+        os.kill(os.getpid(), signal.SIGKILL)
+    if item == "hangs":
+        time.sleep(600)
+    if item == "unpicklable":
+        return lambda: None
+    if item == "unreadable":
+        return _Unreadable()
+    return f"judged {item}"
+
+
+class _Unreadable:
+    """Pickles, but raises when unpickled."""
+
+    def __reduce__(self):
+        return (_refuse, ())
+
+
+def _refuse():
+    raise RuntimeError("cannot be rebuilt")
+
+
+@pytest.mark.parametrize("trouble,reason", [
+    ("kills", "killed by SIGKILL"),
+    ("hangs", "no verdict within 1.5 s"),
+    ("unpicklable", "could not send its result"),
+    ("unreadable", "broken result (RuntimeError: cannot be rebuilt)"),
+])
+def test_the_troublesome_item_of_a_batch_is_lost_and_the_rest_of_it_judged(trouble: str, reason: str) -> None:
+    """Results travel once per batch: the item in the middle of a batch that kills or hangs its worker, or whose
+    result cannot travel, is the one reported lost (the worker posts the item it is on); the items before it,
+    whose results died with the worker, and those after it are judged."""
+    items = ["a", "b", trouble, "d", "e", "f"]
+    got = {}
+    started = time.monotonic()
+    for position, result in pool.run(items, _troublesome, jobs=1, batch=6, timeout=1.5,
+                                     context=multiprocessing.get_context("fork")):
+        assert position not in got  # each item once
+        got[position] = result
+    assert time.monotonic() - started < 30
+    lost = got.pop(2)
+    assert isinstance(lost, pool.Lost) and reason in lost.reason
+    assert got == {index: f"judged {item}" for index, item in enumerate(items) if index != 2}

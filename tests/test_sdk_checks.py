@@ -218,3 +218,26 @@ def test_every_sdk_check_is_registered_and_implicit():
     from conformance.checks import CHECKS
 
     assert all(CHECKS[name].implicit for name in SDK_CHECKS)
+    assert {name for name, check in CHECKS.items() if check.needs_sdk} == set(SDK_CHECKS)
+
+
+def test_a_check_needing_the_sdk_is_not_run_on_raw_http_nor_by_the_audit(monkeypatch):
+    """``needs_sdk``: on an answer the SDK did not see there is nothing to judge (no finding, the function is
+    not called); the audit leaves these checks to ``--sdk``, which runs them on the SDK's own outcome."""
+    from conformance.audit.judge import checks_for
+    from conformance.checks import CHECKS, CheckContext, run_check
+
+    raw = recorded("aimock", "text", "plain-prompt", "chat")
+    assert raw.sdk is None
+
+    def crashes(ctx):
+        raise AssertionError("called without an SDK outcome")
+
+    monkeypatch.setattr(CHECKS["sdk_accepts"], "fn", crashes)
+    assert run_check("sdk_accepts", CheckContext("chat", {"main": raw}, "openai")) == []
+    with_sdk = answer_through_sdk(raw)
+    assert with_sdk.sdk is not None
+    with pytest.raises(AssertionError, match="without an SDK outcome"):
+        run_check("sdk_accepts", CheckContext("chat", {"main": with_sdk}, "openai"))
+    for success in (True, False):
+        assert not set(checks_for(success)) & set(SDK_CHECKS)

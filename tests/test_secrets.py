@@ -256,7 +256,12 @@ def test_a_document_is_redacted_as_walking_it_redacts_it(document):
     redaction.forget_all()
     redaction.register('odd"value\n' * 2, "a registered value JSON escapes")
     try:
-        assert redaction.redact_document(document) == redaction.redact_value(document)
+        expected = redaction.redact_value(document)
+        assert redaction.redact_document(document) == expected
+        # the text handed back with it, when nothing changed, is the document's own JSON text
+        redacted, text = redaction.redact_document_text(document)
+        assert redacted == expected
+        assert text is None or text == json.dumps(expected, ensure_ascii=False)
     finally:
         redaction.forget_all()
 
@@ -268,6 +273,8 @@ def test_a_document_with_nothing_to_redact_is_not_copied(registered) -> None:
     assert redaction.redact_document({"m": [f"line\n{NOBODYS_KEY}"]}) == {"m": ["line\nsk-REDACTED"]}
     assert redaction.redact_document({f"key {KEY}": True}) == {"key REDACTED": True}
     assert redaction.redact_document({"odd": {1, 2}}) == {"odd": {1, 2}}  # not JSON: walked as before
+    assert redaction.redact_document_text(clean) == (clean, json.dumps(clean, ensure_ascii=False))
+    assert redaction.redact_document_text({"m": [KEY]})[1] is None  # redacted: the caller encodes it anew
 
 
 @settings(max_examples=300, deadline=None)

@@ -7,7 +7,7 @@ cassette with no interactions a place in ``summary.empty_cassettes``. Exit statu
 applies): 3 on an internal error (an interaction whose judging raised, an audit worker that died or ran
 past ``--file-timeout``, a crash of the command), 2 on usage or input errors (a missing path, a file that
 is not a readable cassette, an unusable OpenAPI document), 1 when any interaction fails, else 0 (every
-judged interaction is pass or stale).
+judged interaction is pass or stale); 141 when the reader of the printed summary stopped reading (``| head``).
 
 ``--sdk`` also gives every judged answer to the installed openai SDK (``conformance.audit.sdk``) and
 reports, beside the suite's verdict, what the SDK makes of it; it never changes the exit status.
@@ -38,6 +38,7 @@ from conformance.audit import sdk as sdk_audit
 from conformance.audit.judge import audit_interaction
 from conformance.checks.openapi import OpenApiError, OpenApiSpec
 from conformance.reports import audit as report
+from conformance.reports import pipe
 from conformance.memory import FEWER_COLLECTIONS, fewer_collections
 from conformance.transport.recordings import CassetteError, find_cassettes, load_cassette
 
@@ -130,8 +131,8 @@ def _audit_files(files: list[Path], jobs: int, progress: report.Progress, spec_p
                  file_timeout: float = FILE_TIMEOUT) -> list[tuple[list[dict[str, Any]], dict[str, Any] | None]]:
     """Audit every file, in order; over a pool of ``jobs`` processes when the input is large."""
     results: list[Any] = [None] * len(files)
-    size = sum(f.stat().st_size for f in files)
-    if jobs <= 1 or len(files) < 2 * jobs or size < PARALLEL_BYTES:
+    sizes = [f.stat().st_size for f in files]
+    if jobs <= 1 or len(files) < 2 * jobs or sum(sizes) < PARALLEL_BYTES:
         for position, path in enumerate(files):
             results[position] = audit_file(path)
             progress.update(1, len(results[position][0]))
@@ -147,7 +148,7 @@ def _audit_files(files: list[Path], jobs: int, progress: report.Progress, spec_p
                              "initargs": (_settings["profile"], spec_path, _settings["sdk"])}
     # Biggest files first keeps the workers evenly busy; results go back to input order. Files go out in
     # batches: one task per file costs the parent more CPU in messaging than the batching saves in balance.
-    order = sorted(range(1, len(files)), key=lambda i: -files[i].stat().st_size)
+    order = sorted(range(1, len(files)), key=lambda i: -sizes[i])
     batch = max(1, min(32, len(order) // (jobs * 16)))
     if fork:  # what the workers inherit stays out of their garbage collections (no walking, no copy-on-write)
         gc.freeze()
@@ -171,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         return _main(args)
     except KeyboardInterrupt:
         raise
+    except BrokenPipeError:  # the reader of the printed report went away: not an internal error
+        return pipe.reader_gone()
     except Exception:  # noqa: BLE001  (a bug: say so with the distinct status, never as a verdict)
         print("conformance audit: internal error (please report it):\n" + traceback.format_exc(), file=sys.stderr)
         return EXIT_INTERNAL
@@ -220,10 +223,10 @@ def _main(args: argparse.Namespace) -> int:
         summary["sdk"] = sdk_audit.summarise(interactions, version)
     redaction.register_environment()
     # no key in the report: OpenAI-key-like strings and the environment's keys are replaced (messages quote bodies)
-    document = redaction.redact_document({"summary": summary, "interactions": interactions})
+    document, text = redaction.redact_document_text({"summary": summary, "interactions": interactions})
     if args.json:
         try:
-            report.write_json(args.json, document)
+            report.write_json(args.json, document, text)
         except OSError as exc:
             print(f"conformance audit: cannot write {args.json}: {exc.strerror or exc}", file=sys.stderr)
             return 2

@@ -1,14 +1,17 @@
 """A worker pool that survives its workers: one that dies (a signal, an exit) or stops answering is detected,
-the item it was on is reported lost, the rest of its batch goes to a fresh worker.
+the item it was on is reported lost, the other items get their results from a fresh worker.
 
-``multiprocessing.Pool`` loses the task of a worker killed by a signal and waits for it forever; here each
-worker reports every item as it finishes it, so the parent always knows which item a dead or stuck worker
-was on. Items go out in batches (one message per batch out, one per item back).
+``multiprocessing.Pool`` loses the task of a worker killed by a signal and waits for it forever. Here items go
+out in batches, and each worker answers once per batch (one message per result cost more than the judging: every
+message woke the parent, which took a CPU from a worker). So that the parent still knows which item a dead or
+stuck worker was on, the worker writes that item's position to a shared number before it starts the item; the
+parent reads it when a worker dies and to time each item. Results the dead worker had not sent are redone.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
 import selectors
 import signal
 import time
@@ -16,17 +19,21 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
+IDLE = -1  # the shared position of a worker that has not started an item of its batch yet
+
 
 @dataclass
 class Lost:
-    """An item whose worker died or ran past the time limit: ``reason`` says which."""
+    """An item whose worker died or ran past the time limit, or whose result could not be sent: ``reason``."""
 
     reason: str
 
 
-def _serve(conn: Any, work: Callable[[Any], Any], initializer: Callable[..., None] | None,
+def _serve(conn: Any, on: Any, work: Callable[[Any], Any], initializer: Callable[..., None] | None,
            initargs: tuple) -> None:
-    """A worker: run ``work`` on every item of every batch it receives, sending each result at once."""
+    """A worker: run ``work`` on every item of every batch it receives, posting each item's position in ``on``
+    before starting it, and send the batch's results in one message: each pickled on its own (a result that
+    cannot be pickled is that item's error, not the batch's)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if initializer is not None:
         initializer(*initargs)
@@ -37,24 +44,50 @@ def _serve(conn: Any, work: Callable[[Any], Any], initializer: Callable[..., Non
             return
         if batch is None:
             return
+        results = []
         for position, item in batch:
-            conn.send((position, work(item)))
+            on.value = position
+            result = work(item)
+            try:
+                results.append((position, pickle.dumps(result, pickle.HIGHEST_PROTOCOL), None))
+            except Exception as exc:  # noqa: BLE001  (pickle raises many kinds)
+                results.append((position, None, f"the audit worker could not send its result ({type(exc).__name__}: "
+                                                f"{exc})"))
+        on.value = IDLE
+        conn.send(results)
 
 
 class _Worker:
     def __init__(self, context: Any, work: Callable[[Any], Any], initializer: Callable[..., None] | None,
                  initargs: tuple):
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, work, initializer, initargs), daemon=True)
+        self.on = context.RawValue("q", IDLE)  # the position of the item it is on, written by the worker
+        self.process = context.Process(target=_serve, args=(child, self.on, work, initializer, initargs),
+                                       daemon=True)
         self.process.start()
         child.close()
         self.pending: deque[tuple[int, Any]] = deque()  # the batch it is on, in order
-        self.since = time.monotonic()  # when it last finished an item (or got its batch)
+        self.seen = IDLE  # the position the parent last saw it on
+        self.since = time.monotonic()  # when the parent first saw it there (or gave it its batch)
 
     def give(self, batch: list[tuple[int, Any]]) -> None:
         self.pending = deque(batch)
-        self.since = time.monotonic()
+        self.seen, self.since = self.on.value, time.monotonic()
         self.conn.send(batch)
+
+    def look(self, now: float) -> None:
+        """Note the item it is on now: the time limit counts from when it started one (as seen from here)."""
+        position = self.on.value
+        if position != self.seen:
+            self.seen, self.since = position, now
+
+    def split_at_stuck_item(self) -> tuple[tuple[int, Any], list[tuple[int, Any]]]:
+        """The item it died or hung on (the one it posted; the batch's first when it posted none of it) and the
+        rest of its batch, to be judged again (the results it had not sent are lost with it)."""
+        positions = [position for position, _ in self.pending]
+        at = positions.index(self.on.value) if self.on.value in positions else 0
+        rest = list(self.pending)
+        return rest.pop(at), rest
 
     def why_gone(self) -> str:
         self.process.join(1)
@@ -82,12 +115,13 @@ def run(items: Sequence[Any], work: Callable[[Any], Any], *, jobs: int, batch: i
         context: Any, initializer: Callable[..., None] | None = None,
         initargs: tuple = ()) -> Iterator[tuple[int, Any]]:
     """Yield ``(position, work(items[position]))`` for every item, in completion order, over ``jobs`` worker
-    processes; an item whose worker died, or took more than ``timeout`` seconds, yields ``(position, Lost)``."""
+    processes; an item whose worker died, or took more than ``timeout`` seconds, or whose result could not be sent,
+    yields ``(position, Lost)``."""
     queue: deque[list[tuple[int, Any]]] = deque(
         list(enumerate(items))[at:at + batch] for at in range(0, len(items), max(1, batch)))
     workers: list[_Worker] = []
-    # One selector for the whole run (not one per wake-up, as multiprocessing's ``wait`` makes): the parent wakes
-    # once per result, thousands of times in a large audit. It watches each worker's pipe and its exit.
+    # One selector for the whole run (not one per wake-up, as multiprocessing's ``wait`` makes). It watches each
+    # worker's pipe and its exit.
     selector = selectors.DefaultSelector()
 
     def start(batch_of_items: list[tuple[int, Any]]) -> None:
@@ -108,48 +142,44 @@ def run(items: Sequence[Any], work: Callable[[Any], Any], *, jobs: int, batch: i
             start(queue.popleft())
         while workers:
             now = time.monotonic()
-            ready: dict[_Worker, set[str]] = {}  # the workers with a result to read, or that exited
+            ready: dict[_Worker, set[str]] = {}  # the workers with results to read, or that exited
             for key, _ in selector.select(max(0.05, min(w.since + timeout - now for w in workers))):
                 worker, what = key.data
                 ready.setdefault(worker, set()).add(what)
+            now = time.monotonic()
             for worker in list(workers):
+                worker.look(now)
                 lost: str | None = None
+                finished: list[tuple[int, Any]] = []
                 happened = ready.get(worker, ())
-                # One result per wake-up: a second one waiting makes the next select return at once (asking the
-                # pipe with ``poll`` builds a selector each time, which cost more than the rest of the parent's work)
                 if "result" in happened and worker.pending:
                     try:
-                        position, result = worker.conn.recv()
-                        while worker.pending and worker.pending[0][0] != position:
-                            worker.pending.popleft()  # cannot happen: items come back in order
-                        worker.pending.popleft()
-                        worker.since = time.monotonic()
-                        yield position, result
+                        finished = [(position, _loaded(data, error)) for position, data, error in worker.conn.recv()]
+                        worker.pending = deque()
                     except (EOFError, OSError):
                         lost = worker.why_gone()
-                    except Exception as exc:  # noqa: BLE001  (a result that does not unpickle)
-                        lost = f"the audit worker sent a broken result ({type(exc).__name__}: {exc})"
+                    except Exception as exc:  # noqa: BLE001  (a message that does not unpickle)
+                        lost = f"the audit worker sent a broken message ({type(exc).__name__}: {exc})"
                 if lost is None and "exit" in happened and worker.pending and not worker.conn.poll():
                     lost = worker.why_gone()  # exited with items left and nothing more to read
-                if (lost is None and worker.pending and time.monotonic() - worker.since > timeout
-                        and not worker.conn.poll()):  # a result that came since the select is read next round
+                if (lost is None and worker.pending and now - worker.since > timeout
+                        and not worker.conn.poll()):  # results that came since the select are read next round
                     lost = f"no verdict within {timeout:g} s: the audit worker was stopped"
                 if lost is not None:
                     retire(worker)
-                    if worker.pending:
-                        position, _ = worker.pending.popleft()
-                        yield position, Lost(lost)
-                    if worker.pending:
-                        queue.appendleft(list(worker.pending))
+                    (position, _), rest = worker.split_at_stuck_item()
+                    if rest:
+                        queue.appendleft(rest)
                     if queue:
                         start(queue.popleft())
+                    yield position, Lost(lost)
                     continue
-                if not worker.pending:
+                if not worker.pending:  # its next batch first, so that it works while the results are used here
                     if queue:
                         batch_of_items = queue.popleft()
                         try:
                             worker.give(batch_of_items)
-                        except OSError:  # it died after its last result: no item was on it; a fresh one takes over
+                        except OSError:  # it died after its last results: a fresh one takes over
                             worker.pending = deque()
                             retire(worker)
                             start(batch_of_items)
@@ -159,7 +189,18 @@ def run(items: Sequence[Any], work: Callable[[Any], Any], *, jobs: int, batch: i
                         except OSError:
                             pass  # already gone, with nothing left to do
                         retire(worker, grace=5)
+                yield from finished
     finally:
         for worker in workers:
             worker.stop()
         selector.close()
+
+
+def _loaded(data: bytes | None, error: str | None) -> Any:
+    """One result as the worker sent it: the result, or ``Lost`` when it could not be sent or read."""
+    if error is not None:
+        return Lost(error)
+    try:
+        return pickle.loads(data)  # noqa: S301  (our own worker's result)
+    except Exception as exc:  # noqa: BLE001  (a result that does not unpickle)
+        return Lost(f"the audit worker sent a broken result ({type(exc).__name__}: {exc})")

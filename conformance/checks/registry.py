@@ -48,6 +48,7 @@ class Check:
     apis: tuple[str, ...]
     implicit: bool  # run on every step of every case (and every audited interaction) without being named
     companion: Companion | None = None  # a second run this check compares with
+    needs_sdk: bool = False  # skip (no finding) when the judged step was not sent through the openai SDK
     validate: Callable[[dict[str, Any]], str | None] | None = None  # parameter values a case may give
     # Computed once at registration: inspect.signature costs more than many checks do, and run_check
     # needs it on every call to report bad parameters as an ERROR finding instead of a crash.
@@ -86,13 +87,14 @@ def implicit_checks() -> list[str]:
 
 
 def check(name: str, *, needs_success: bool = True, apis: tuple[str, ...] = ("chat", "responses"),
-          implicit: bool = False, companion: Companion | None = None,
+          implicit: bool = False, companion: Companion | None = None, needs_sdk: bool = False,
           validate: Callable[[dict[str, Any]], str | None] | None = None):
     """Register ``fn`` under ``name``. Registering a name twice is a programming error.
 
     ``implicit`` checks run on every answer (the JSON Schema and documented-shape checks,
     the stream grammar); the others run where a case names them. ``companion`` declares a
-    second run of the case the check compares with; the runner makes it. ``validate`` checks
+    second run of the case the check compares with; the runner makes it. ``needs_sdk``: the check judges what
+    the openai SDK made of the answer (the SDK lane), and has nothing to judge otherwise. ``validate`` checks
     parameter values when a case file loads (returns why they are wrong, or None).
     """
 
@@ -100,7 +102,7 @@ def check(name: str, *, needs_success: bool = True, apis: tuple[str, ...] = ("ch
         if name in CHECKS:
             raise ValueError(f"check {name!r} is registered twice ({CHECKS[name].fn.__module__} and {fn.__module__})")
         doc = inspect.getdoc(fn) or ""
-        CHECKS[name] = Check(name, fn, doc, needs_success, apis, implicit, companion, validate)
+        CHECKS[name] = Check(name, fn, doc, needs_success, apis, implicit, companion, needs_sdk, validate)
         return fn
 
     return register
@@ -123,7 +125,7 @@ class CheckContext:
             return self.get(self.step)
         if not self.exchanges:
             raise HarnessError("no request was made")
-        return list(self.exchanges.values())[-1]
+        return next(reversed(self.exchanges.values()))
 
     def get(self, step: str) -> Exchange:
         """Another step's exchange; an ERROR finding when that step did not run."""
@@ -158,10 +160,14 @@ class CheckContext:
 
 def run_check(name: str, ctx: CheckContext, params: dict[str, Any] | None = None) -> list[Failure]:
     """Run one check; return its findings (empty when it holds)."""
-    params = dict(params or {})
-    step = params.pop("step", None)
-    if step is not None:
-        ctx = CheckContext(ctx.api, ctx.exchanges, ctx.profile, step, ctx.deterministic)
+    step = None
+    if params:  # (most calls have none: every implicit check, thousands of times in an audit)
+        params = dict(params)
+        step = params.pop("step", None)
+        if step is not None:
+            ctx = CheckContext(ctx.api, ctx.exchanges, ctx.profile, step, ctx.deterministic)
+    else:
+        params = {}
     check_ = CHECKS.get(name)
     if check_ is None:
         return [Failure(name, f"unknown check {name!r}", HarnessError.verdict, step)]
@@ -174,6 +180,8 @@ def run_check(name: str, ctx: CheckContext, params: dict[str, Any] | None = None
         exchange = ctx.exchange
         if check_.needs_success and not exchange.ok:
             return []  # the status check reports the answer; judging an error body here would double-count
+        if check_.needs_sdk and exchange.sdk is None:
+            return []  # raw HTTP: no SDK outcome to judge
         check_.fn(ctx, **params)
     except CheckFailure as failure:
         return [Failure(name, failure.message, failure.verdict, step or ctx.step_name(), failure.evidence,

@@ -44,7 +44,7 @@ def _sdk(outcome: SdkOutcome) -> str:
     return f"openai {outcome.sdk_version} {outcome.method}"
 
 
-@check("sdk_request", needs_success=False, implicit=True)
+@check("sdk_request", needs_success=False, implicit=True, needs_sdk=True)
 def sdk_request(ctx: CheckContext) -> None:
     """The SDK puts the case's JSON body on the wire (no request drift; a diff of the two bodies if not).
 
@@ -64,7 +64,7 @@ def sdk_request(ctx: CheckContext) -> None:
                    "sent with the generic client instead")
 
 
-@check("sdk_accepts", implicit=True)
+@check("sdk_accepts", implicit=True, needs_sdk=True)
 def sdk_accepts(ctx: CheckContext) -> None:
     """The SDK's types accept a 2xx answer at run time: the call returns (a stream is read to its end) without
     raising. An in-stream error event the SDK raises as ``APIError`` is its documented behaviour (a note)."""
@@ -80,7 +80,7 @@ def sdk_accepts(ctx: CheckContext) -> None:
                        {"exception": error.cls, "message": error.message, "cause": error.cause})
 
 
-@check("sdk_strict", implicit=True)
+@check("sdk_strict", implicit=True, needs_sdk=True)
 def sdk_strict(ctx: CheckContext) -> None:
     """Information: what strict validation of the SDK's models says of the answer (what
     ``_strict_response_validation=True`` would raise). Never a failure: the SDK does not validate by default."""
@@ -100,7 +100,7 @@ def _derived_text(ctx: CheckContext) -> str:
         return ""
 
 
-@check("sdk_output_text", implicit=True, apis=("responses",))
+@check("sdk_output_text", implicit=True, needs_sdk=True, apis=("responses",))
 def sdk_output_text(ctx: CheckContext) -> None:
     """The SDK's ``Response.output_text`` reads without raising and equals the text the suite derives from the
     output items (``output_text`` parts of ``message`` items, concatenated)."""
@@ -166,7 +166,7 @@ def _finish(ctx: CheckContext) -> str | None:
     return found.finish if found else None
 
 
-@check("sdk_stream_helper", implicit=True)
+@check("sdk_stream_helper", implicit=True, needs_sdk=True)
 def sdk_stream_helper(ctx: CheckContext) -> None:
     """The SDK's stream helper (``chat.completions.stream``, ``responses.stream``) reads the stream to its end
     without crashing and its final object (``get_final_completion``/``get_final_response``) equals the stream
@@ -194,7 +194,7 @@ def sdk_stream_helper(ctx: CheckContext) -> None:
                            f"{_first_difference(mine, theirs)}", {"helper": mine, "reassembled": theirs})
 
 
-@check("sdk_chat_accumulation", implicit=True, apis=("chat",))
+@check("sdk_chat_accumulation", implicit=True, needs_sdk=True, apis=("chat",))
 def sdk_chat_accumulation(ctx: CheckContext) -> None:
     """The chat stream helper's accumulated message (its snapshot: content, refusal, tool calls, finish
     reason per choice) equals the message the suite reassembles from the same chunks."""
@@ -212,7 +212,7 @@ def sdk_chat_accumulation(ctx: CheckContext) -> None:
                            f"{_first_difference(mine, theirs)}", {"helper": mine, "reassembled": theirs})
 
 
-@check("sdk_parse", implicit=True)
+@check("sdk_parse", implicit=True, needs_sdk=True)
 def sdk_parse(ctx: CheckContext) -> None:
     """``.parse()`` (or the stream helper given the model) returns the object of the case's JSON schema: a
     pydantic model built from that schema, equal to the JSON the answer holds. The SDK's refusal to parse an
@@ -248,7 +248,7 @@ def sdk_parse(ctx: CheckContext) -> None:
                            f"answer's JSON {texts[0][:160] if texts else None!r}")
 
 
-@check("sdk_error", needs_success=False, implicit=True)
+@check("sdk_error", needs_success=False, implicit=True, needs_sdk=True)
 def sdk_error(ctx: CheckContext) -> None:
     """An error answer (4xx/5xx) raises the exception class the SDK documents for its status (400
     BadRequestError, 401 AuthenticationError, 403 PermissionDeniedError, 404 NotFoundError, 409

@@ -44,10 +44,11 @@ def summarise(interactions: list[dict[str, Any]], *, cassettes: int, input_error
     }
 
 
-def write_json(path: str | Path, report: dict[str, Any]) -> None:
-    """Write the report (``{"summary": ..., "interactions": [...]}``) to ``path``; '-' is stdout."""
+def write_json(path: str | Path, report: dict[str, Any], text: str | None = None) -> None:
+    """Write the report (``{"summary": ..., "interactions": [...]}``) to ``path``; '-' is stdout. ``text``: the
+    report's JSON text when the caller has it already (``redaction.redact_document_text``)."""
     # json.dumps without indent runs the C encoder: several times faster on large reports (use jq to read them)
-    text = json.dumps(report, ensure_ascii=False) + "\n"
+    text = (json.dumps(report, ensure_ascii=False) if text is None else text) + "\n"
     if str(path) == "-":
         sys.stdout.write(text)
         return
