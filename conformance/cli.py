@@ -58,7 +58,9 @@ def checks(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     """The ``conformance`` command; its exit status (a reader that stopped reading: 141, as after SIGPIPE)."""
     try:
-        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+        status = _dispatch(list(sys.argv[1:] if argv is None else argv))
+        sys.stdout.flush()  # here, not at exit: a reader that stopped reading is caught below
+        return status
     except BrokenPipeError:
         from conformance.reports.pipe import reader_gone
 

@@ -142,25 +142,31 @@ def test_parallel_and_in_process_runs_report_the_same(tmp_path, monkeypatch):
         ("c00.yaml", 0), ("c01.yaml", 0), ("c01.yaml", 1), ("c02.yaml", 0)]
 
 
-@pytest.mark.parametrize("command", [["checks"], ["audit", "IN"]])
-def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path, command):
+@pytest.mark.parametrize("buffered", [True, False], ids=["buffered", "unbuffered"])
+@pytest.mark.parametrize("command", [["checks"], ["audit", "IN", "--json", "REPORT"], ["audit", "IN", "--json", "-"]])
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path, command, buffered):
     """``conformance checks | head``: the output pipe is closed before the command writes; it stops with the
-    status a shell reports after SIGPIPE, without a traceback (the audit's report is still written)."""
+    status a shell reports after SIGPIPE, without a traceback, whether stdout is buffered (a terminal user's
+    default: written at exit) or not (the audit's report file is still written)."""
     import os
     import subprocess
     import sys
 
     folder = write_cassette(tmp_path / "in" / "c.yaml", [MODELS, GOOD_ERROR]).parent
-    argv = [str(folder) if arg == "IN" else arg for arg in command]
-    extra = ["--json", str(tmp_path / "report.json")] if command[0] == "audit" else []
+    report = tmp_path / "report.json"
+    argv = [{"IN": str(folder), "REPORT": str(report)}.get(arg, arg) for arg in command]
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    if not buffered:
+        env["PYTHONUNBUFFERED"] = "1"
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the first line
     try:
-        done = subprocess.run([sys.executable, "-m", "conformance", *argv, *extra], stdout=write_end,
-                              stderr=subprocess.PIPE, text=True, timeout=120)
+        done = subprocess.run([sys.executable, "-m", "conformance", *argv], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=120, env=env)
     finally:
         os.close(write_end)
     assert done.returncode == 141, done.stderr
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
-    if extra:
-        assert json.loads((tmp_path / "report.json").read_text())["summary"]["verdicts"]["pass"] == 1
+    assert "Exception ignored" not in done.stderr and "cannot write" not in done.stderr
+    if "REPORT" in command:
+        assert json.loads(report.read_text())["summary"]["verdicts"]["pass"] == 1

@@ -98,3 +98,30 @@ def test_the_troublesome_item_of_a_batch_is_lost_and_the_rest_of_it_judged(troub
     lost = got.pop(2)
     assert isinstance(lost, pool.Lost) and reason in lost.reason
     assert got == {index: f"judged {item}" for index, item in enumerate(items) if index != 2}
+
+
+def test_a_slow_consumer_does_not_make_a_timeout() -> None:
+    """Limit 2 s; the second worker's two items take 1.9 s and 1.5 s, each within it. The consumer spends 3 s on
+    the first result: when it comes back, the second item has run less than a second, and is not stopped."""
+    items = [0, 0, 1.9, 1.5]
+    got = {}
+    for position, result in pool.run(items, _sleep_then_answer, jobs=2, batch=2, timeout=2.0,
+                                     context=multiprocessing.get_context("fork")):
+        got[position] = result
+        if position == 0:
+            time.sleep(3)
+    assert got == {index: f"done in {seconds}" for index, seconds in enumerate(items)}
+
+
+def test_the_time_limit_counts_from_the_start_of_the_item() -> None:
+    """Limit 1 s, the hanging item starts 0.05 s into its batch: it is stopped about 1 s after it started (the
+    worker posts the start; the parent learning of it late gave it up to twice the limit)."""
+    started = time.monotonic()
+    got = {}
+    for position, result in pool.run([0.05, 30], _sleep_then_answer, jobs=1, batch=2, timeout=1.0,
+                                     context=multiprocessing.get_context("fork")):
+        got[position] = (result, time.monotonic() - started)
+    (lost, after), (judged, _) = got[1], got[0]
+    assert isinstance(lost, pool.Lost) and "no verdict within 1 s" in lost.reason
+    assert 1.0 < after < 1.6
+    assert judged == "done in 0.05"

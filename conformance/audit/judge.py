@@ -12,7 +12,6 @@ truncated", and why).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from conformance.checks import CHECKS, CheckContext, implicit_checks, run_check
@@ -31,16 +30,10 @@ NOT_SHAPE_CHECKS = {"stream_error"}
 def checks_for(success: bool) -> list[str]:
     """The named checks run on one recorded answer: the implicit ones, plus ``error_envelope`` on errors; not
     the SDK lane's (``needs_sdk``: a recording holds no SDK outcome, ``audit --sdk`` runs them on its own)."""
-    return list(_checks_for(success, len(CHECKS)))
-
-
-@lru_cache(maxsize=None)
-def _checks_for(success: bool, registered: int) -> tuple[str, ...]:
-    # keyed by the number of registered checks too: one registered later (a plugin's) is not missed
     names = [name for name in implicit_checks() if name not in NOT_SHAPE_CHECKS and not CHECKS[name].needs_sdk]
     if not success and "error_envelope" in CHECKS and "error_envelope" not in names:
         names = [*names, "error_envelope"]
-    return tuple(names)
+    return names
 
 
 def run_checks(ctx: CheckContext, names: list[str]) -> list[Failure]:

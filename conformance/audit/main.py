@@ -169,7 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
     try:
-        return _main(args)
+        status = _main(args)
+        sys.stdout.flush()  # here, not at exit: a reader that stopped reading is caught below
+        return status
     except KeyboardInterrupt:
         raise
     except BrokenPipeError:  # the reader of the printed report went away: not an internal error
@@ -227,6 +229,8 @@ def _main(args: argparse.Namespace) -> int:
     if args.json:
         try:
             report.write_json(args.json, document, text)
+        except BrokenPipeError:
+            raise  # ``--json -`` read by a reader that stopped: main's
         except OSError as exc:
             print(f"conformance audit: cannot write {args.json}: {exc.strerror or exc}", file=sys.stderr)
             return 2

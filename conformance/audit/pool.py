@@ -4,8 +4,8 @@ the item it was on is reported lost, the other items get their results from a fr
 ``multiprocessing.Pool`` loses the task of a worker killed by a signal and waits for it forever. Here items go
 out in batches, and each worker answers once per batch (one message per result cost more than the judging: every
 message woke the parent, which took a CPU from a worker). So that the parent still knows which item a dead or
-stuck worker was on, the worker writes that item's position to a shared number before it starts the item; the
-parent reads it when a worker dies and to time each item. Results the dead worker had not sent are redone.
+stuck worker was on, and since when, the worker posts that item's position and its start time in shared memory
+before it starts the item. Results the dead worker had not sent are redone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
-IDLE = -1  # the shared position of a worker that has not started an item of its batch yet
+IDLE = -1  # the posted position of a worker between two batches (sending its results, or waiting for a batch)
+# Where a worker posts what it is on: [position, time.monotonic() when it started it]. The monotonic clock is the
+# system's (CLOCK_MONOTONIC, or its counterpart on macOS and Windows), so the parent can compare it with its own.
+POSITION, STARTED = 0, 1
 
 
 @dataclass
@@ -29,10 +32,10 @@ class Lost:
     reason: str
 
 
-def _serve(conn: Any, on: Any, work: Callable[[Any], Any], initializer: Callable[..., None] | None,
+def _serve(conn: Any, posted: Any, work: Callable[[Any], Any], initializer: Callable[..., None] | None,
            initargs: tuple) -> None:
-    """A worker: run ``work`` on every item of every batch it receives, posting each item's position in ``on``
-    before starting it, and send the batch's results in one message: each pickled on its own (a result that
+    """A worker: run ``work`` on every item of every batch it receives, posting each item's position and start
+    time before starting it, and send the batch's results in one message: each pickled on its own (a result that
     cannot be pickled is that item's error, not the batch's)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     if initializer is not None:
@@ -46,46 +49,57 @@ def _serve(conn: Any, on: Any, work: Callable[[Any], Any], initializer: Callable
             return
         results = []
         for position, item in batch:
-            on.value = position
+            _post(posted, position)
             result = work(item)
             try:
                 results.append((position, pickle.dumps(result, pickle.HIGHEST_PROTOCOL), None))
             except Exception as exc:  # noqa: BLE001  (pickle raises many kinds)
                 results.append((position, None, f"the audit worker could not send its result ({type(exc).__name__}: "
                                                 f"{exc})"))
-        on.value = IDLE
+        _post(posted, IDLE)
         conn.send(results)
+
+
+def _post(posted: Any, position: int) -> None:
+    posted[STARTED] = time.monotonic()  # the time first: a reader that sees the new position sees its time
+    posted[POSITION] = position
 
 
 class _Worker:
     def __init__(self, context: Any, work: Callable[[Any], Any], initializer: Callable[..., None] | None,
                  initargs: tuple):
         self.conn, child = context.Pipe()
-        self.on = context.RawValue("q", IDLE)  # the position of the item it is on, written by the worker
-        self.process = context.Process(target=_serve, args=(child, self.on, work, initializer, initargs),
+        self.posted = context.RawArray("d", [IDLE, 0.0])  # written by the worker (_post)
+        self.process = context.Process(target=_serve, args=(child, self.posted, work, initializer, initargs),
                                        daemon=True)
         self.process.start()
         child.close()
         self.pending: deque[tuple[int, Any]] = deque()  # the batch it is on, in order
-        self.seen = IDLE  # the position the parent last saw it on
-        self.since = time.monotonic()  # when the parent first saw it there (or gave it its batch)
+        self.given = time.monotonic()  # when it got that batch
 
     def give(self, batch: list[tuple[int, Any]]) -> None:
         self.pending = deque(batch)
-        self.seen, self.since = self.on.value, time.monotonic()
+        self.given = time.monotonic()
         self.conn.send(batch)
 
-    def look(self, now: float) -> None:
-        """Note the item it is on now: the time limit counts from when it started one (as seen from here)."""
-        position = self.on.value
-        if position != self.seen:
-            self.seen, self.since = position, now
+    def on(self) -> tuple[int, float]:
+        """The position it posted and since when it has been there: the item's start, or, between two batches,
+        when it finished the last item or got its batch, whichever came later."""
+        while True:
+            position, started = self.posted[POSITION], self.posted[STARTED]
+            if self.posted[POSITION] == position:  # not torn by a post in between
+                break
+        position = int(position)
+        return position, (started if position != IDLE else max(started, self.given))
 
     def split_at_stuck_item(self) -> tuple[tuple[int, Any], list[tuple[int, Any]]]:
-        """The item it died or hung on (the one it posted; the batch's first when it posted none of it) and the
-        rest of its batch, to be judged again (the results it had not sent are lost with it)."""
+        """The item it died or hung on and the rest of its batch, to be judged again (the results it had not sent
+        are lost with it). The item is the one it posted: the one it was on, or had just finished when it died
+        between two items; the batch's first when it posted none of the batch (it died sending its results, or
+        before starting): each death then still takes one item out, so a batch that kills every worker ends."""
         positions = [position for position, _ in self.pending]
-        at = positions.index(self.on.value) if self.on.value in positions else 0
+        position = self.on()[0]
+        at = positions.index(position) if position in positions else 0
         rest = list(self.pending)
         return rest.pop(at), rest
 
@@ -117,8 +131,9 @@ def run(items: Sequence[Any], work: Callable[[Any], Any], *, jobs: int, batch: i
     """Yield ``(position, work(items[position]))`` for every item, in completion order, over ``jobs`` worker
     processes; an item whose worker died, or took more than ``timeout`` seconds, or whose result could not be sent,
     yields ``(position, Lost)``."""
+    size = max(1, batch)
     queue: deque[list[tuple[int, Any]]] = deque(
-        list(enumerate(items))[at:at + batch] for at in range(0, len(items), max(1, batch)))
+        list(enumerate(items))[at:at + size] for at in range(0, len(items), size))
     workers: list[_Worker] = []
     # One selector for the whole run (not one per wake-up, as multiprocessing's ``wait`` makes). It watches each
     # worker's pipe and its exit.
@@ -143,12 +158,10 @@ def run(items: Sequence[Any], work: Callable[[Any], Any], *, jobs: int, batch: i
         while workers:
             now = time.monotonic()
             ready: dict[_Worker, set[str]] = {}  # the workers with results to read, or that exited
-            for key, _ in selector.select(max(0.05, min(w.since + timeout - now for w in workers))):
+            for key, _ in selector.select(max(0.05, min(w.on()[1] + timeout - now for w in workers))):
                 worker, what = key.data
                 ready.setdefault(worker, set()).add(what)
-            now = time.monotonic()
             for worker in list(workers):
-                worker.look(now)
                 lost: str | None = None
                 finished: list[tuple[int, Any]] = []
                 happened = ready.get(worker, ())
@@ -162,7 +175,8 @@ def run(items: Sequence[Any], work: Callable[[Any], Any], *, jobs: int, batch: i
                         lost = f"the audit worker sent a broken message ({type(exc).__name__}: {exc})"
                 if lost is None and "exit" in happened and worker.pending and not worker.conn.poll():
                     lost = worker.why_gone()  # exited with items left and nothing more to read
-                if (lost is None and worker.pending and now - worker.since > timeout
+                # the clock read now: the consumer of this generator may have taken long since the select
+                if (lost is None and worker.pending and time.monotonic() - worker.on()[1] > timeout
                         and not worker.conn.poll()):  # results that came since the select are read next round
                     lost = f"no verdict within {timeout:g} s: the audit worker was stopped"
                 if lost is not None:

@@ -1,7 +1,8 @@
 """SDK checks: what the official ``openai`` SDK makes of an answer (the SDK lane, ``--client sdk``).
 
-They run on every step (implicit) and return at once when the exchange carries no ``SdkOutcome``
-(``Exchange.sdk``, set by ``conformance.transport.sdk``), so the raw lane never sees them. A finding on
+They run on every step (implicit) and declare ``needs_sdk``: ``run_check`` skips them when the exchange
+carries no ``SdkOutcome`` (``Exchange.sdk``, set by ``conformance.transport.sdk``), so the raw lane never sees
+them (each still returns at once without one, when called some other way). A finding on
 an answer the SDK cannot handle is a finding on the target that sent it, named by the check; what is the
 SDK's own documented behaviour on a correct answer (the chat helper refusing a ``length`` finish) is a
 ``Note``. Request drift and a wrong error class are the SDK's doing: they fail the SDK gate.
