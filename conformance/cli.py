@@ -62,9 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # here, not at exit: a reader that stopped reading is caught below
         return status
     except BrokenPipeError:
-        from conformance.reports.pipe import reader_gone
+        from conformance.reports import pipe
 
-        return reader_gone()
+        if not pipe.reader_went_away():
+            raise  # a pipe of the command's own: a crash, with its traceback
+        return pipe.reader_gone()
 
 
 def _dispatch(argv: list[str]) -> int:

@@ -147,16 +147,11 @@ def redact_value(value: Any) -> Any:
     return value
 
 
-def redact_document(value: Any) -> Any:
-    """``redact_value(value)`` for a large JSON document, without walking it when its JSON text (made by the C
-    encoder) shows nothing to redact: no credential-like string and no known value."""
-    return redact_document_text(value)[0]
-
-
 def redact_document_text(value: Any) -> tuple[Any, str | None]:
-    """``redact_document(value)`` and, when nothing was redacted, its JSON text (``json.dumps(value,
-    ensure_ascii=False)``, made for the search anyway: a caller writing the document need not encode it again);
-    None when the text had to change."""
+    """``redact_value(value)`` for a large JSON document, without walking it when its JSON text (made by the C
+    encoder) shows nothing to redact: no credential-like string and no known value. Returns the document and,
+    when the search found nothing to redact, that text (``json.dumps(value, ensure_ascii=False)``: a caller
+    writing the document need not encode it again); else None (and None when the value is not JSON)."""
     try:
         text = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError, RecursionError):

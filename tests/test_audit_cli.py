@@ -146,8 +146,8 @@ def test_parallel_and_in_process_runs_report_the_same(tmp_path, monkeypatch):
 @pytest.mark.parametrize("command", [["checks"], ["audit", "IN", "--json", "REPORT"], ["audit", "IN", "--json", "-"]])
 def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path, command, buffered):
     """``conformance checks | head``: the output pipe is closed before the command writes; it stops with the
-    status a shell reports after SIGPIPE, without a traceback, whether stdout is buffered (a terminal user's
-    default: written at exit) or not (the audit's report file is still written)."""
+    status a shell reports after SIGPIPE, without a traceback, whether stdout is block-buffered (the default when
+    it is a pipe: written at exit) or not (the audit's report file is still written)."""
     import os
     import subprocess
     import sys
@@ -170,3 +170,18 @@ def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path, command,
     assert "Exception ignored" not in done.stderr and "cannot write" not in done.stderr
     if "REPORT" in command:
         assert json.loads(report.read_text())["summary"]["verdicts"]["pass"] == 1
+
+
+def test_a_broken_pipe_of_the_command_s_own_is_an_internal_error(tmp_path, monkeypatch, capsys):
+    """A BrokenPipeError while stdout and stderr are fine (a worker's pipe, say) is a crash: exit 3 with its
+    traceback (the audit), the exception itself (the other commands); never the quiet 141 of a reader gone."""
+    def broken(*args, **kwargs):
+        raise BrokenPipeError("a pipe of the command's own")
+
+    monkeypatch.setattr("conformance.audit.main._audit_files", broken)
+    folder = write_cassette(tmp_path / "in" / "c.yaml", [MODELS]).parent
+    assert main([str(folder)]) == 3
+    assert "internal error" in capsys.readouterr().err
+    monkeypatch.setattr("conformance.cli.checks", broken)
+    with pytest.raises(BrokenPipeError):
+        cli_main(["checks"])

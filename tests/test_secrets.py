@@ -250,15 +250,14 @@ _documents = st.recursive(st.one_of(_texts, st.integers(), st.none(), st.boolean
 @settings(max_examples=400, deadline=None)
 @given(_documents)
 def test_a_document_is_redacted_as_walking_it_redacts_it(document):
-    """``redact_document`` (the audit report's: the JSON text is searched first) equals ``redact_value`` on
-    documents with credential-like strings after escaped characters and registered values holding quotes and
-    newlines (handing back the document itself when there is nothing to redact: the test below)."""
+    """``redact_document_text`` (the audit report's: the JSON text is searched first) gives what ``redact_value``
+    gives on documents with credential-like strings after escaped characters and registered values holding quotes
+    and newlines; the text it hands back, when it does, is the document's own JSON text (handing back the document
+    itself when there is nothing to redact: the test below)."""
     redaction.forget_all()
     redaction.register('odd"value\n' * 2, "a registered value JSON escapes")
     try:
         expected = redaction.redact_value(document)
-        assert redaction.redact_document(document) == expected
-        # the text handed back with it, when nothing changed, is the document's own JSON text
         redacted, text = redaction.redact_document_text(document)
         assert redacted == expected
         assert text is None or text == json.dumps(expected, ensure_ascii=False)
@@ -268,13 +267,13 @@ def test_a_document_is_redacted_as_walking_it_redacts_it(document):
 
 def test_a_document_with_nothing_to_redact_is_not_copied(registered) -> None:
     clean = {"summary": {"fail": 1}, "interactions": [{"message": "task-manager sk-short", "n": [1, 2.5, None]}]}
-    assert redaction.redact_document(clean) is clean
+    redacted, text = redaction.redact_document_text(clean)
+    assert redacted is clean and text == json.dumps(clean, ensure_ascii=False)
     # a key right after a newline: escaped as ``\n`` in the JSON text, the boundary before it is a letter there
-    assert redaction.redact_document({"m": [f"line\n{NOBODYS_KEY}"]}) == {"m": ["line\nsk-REDACTED"]}
-    assert redaction.redact_document({f"key {KEY}": True}) == {"key REDACTED": True}
-    assert redaction.redact_document({"odd": {1, 2}}) == {"odd": {1, 2}}  # not JSON: walked as before
-    assert redaction.redact_document_text(clean) == (clean, json.dumps(clean, ensure_ascii=False))
-    assert redaction.redact_document_text({"m": [KEY]})[1] is None  # redacted: the caller encodes it anew
+    assert redaction.redact_document_text({"m": [f"line\n{NOBODYS_KEY}"]}) == ({"m": ["line\nsk-REDACTED"]}, None)
+    assert redaction.redact_document_text({f"key {KEY}": True}) == ({"key REDACTED": True}, None)
+    # not JSON: walked as before, no text
+    assert redaction.redact_document_text({"odd": {1, 2}}) == ({"odd": {1, 2}}, None)
 
 
 @settings(max_examples=300, deadline=None)

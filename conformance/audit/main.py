@@ -7,7 +7,8 @@ cassette with no interactions a place in ``summary.empty_cassettes``. Exit statu
 applies): 3 on an internal error (an interaction whose judging raised, an audit worker that died or ran
 past ``--file-timeout``, a crash of the command), 2 on usage or input errors (a missing path, a file that
 is not a readable cassette, an unusable OpenAPI document), 1 when any interaction fails, else 0 (every
-judged interaction is pass or stale); 141 when the reader of the printed summary stopped reading (``| head``).
+judged interaction is pass or stale); 141 when the reader of its output (the summary, or the report with
+``--json -``) stopped reading (``| head``).
 
 ``--sdk`` also gives every judged answer to the installed openai SDK (``conformance.audit.sdk``) and
 reports, beside the suite's verdict, what the SDK makes of it; it never changes the exit status.
@@ -162,7 +163,8 @@ def _audit_files(files: list[Path], jobs: int, progress: report.Progress, spec_p
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the audit; return the exit status (0 pass/stale, 1 fail, 2 usage or input error, 3 internal error)."""
+    """Run the audit; return the exit status (0 pass/stale, 1 fail, 2 usage or input error, 3 internal error,
+    141 when the reader of its output stopped reading)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser().parse_args(argv)
@@ -174,9 +176,9 @@ def main(argv: list[str] | None = None) -> int:
         return status
     except KeyboardInterrupt:
         raise
-    except BrokenPipeError:  # the reader of the printed report went away: not an internal error
-        return pipe.reader_gone()
-    except Exception:  # noqa: BLE001  (a bug: say so with the distinct status, never as a verdict)
+    except Exception as exc:  # noqa: BLE001  (a bug: say so with the distinct status, never as a verdict)
+        if isinstance(exc, BrokenPipeError) and pipe.reader_went_away():
+            return pipe.reader_gone()  # the reader of the printed report went away: not an internal error
         print("conformance audit: internal error (please report it):\n" + traceback.format_exc(), file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -87,8 +87,8 @@ class _Worker:
         when it finished the last item or got its batch, whichever came later."""
         while True:
             position, started = self.posted[POSITION], self.posted[STARTED]
-            if self.posted[POSITION] == position:  # not torn by a post in between
-                break
+            if self.posted[POSITION] == position:  # no new position posted while reading (the time may be the
+                break  # next item's, a little later: the limit then counts from a moment too late, never early)
         position = int(position)
         return position, (started if position != IDLE else max(started, self.given))
 
@@ -143,8 +143,11 @@ def run(items: Sequence[Any], work: Callable[[Any], Any], *, jobs: int, batch: i
         worker = _Worker(context, work, initializer, initargs)
         selector.register(worker.conn, selectors.EVENT_READ, (worker, "result"))
         selector.register(worker.process.sentinel, selectors.EVENT_READ, (worker, "exit"))
-        worker.give(batch_of_items)
         workers.append(worker)
+        try:
+            worker.give(batch_of_items)
+        except OSError:
+            pass  # it died at once: its exit is seen next round, and its batch's first item takes the blame
 
     def retire(worker: _Worker, grace: float = 0.0) -> None:
         selector.unregister(worker.conn)
